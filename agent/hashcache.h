@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Artifact digests, computed once per file version.  A file is identified
+ * by (dev, inode, size, mtime): the same jar open in fifty JVMs is read
+ * once, and a jar rewritten in place (new size or mtime) is read again.
+ */
+#ifndef AGENT_HASHCACHE_H
+#define AGENT_HASHCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sha256.h"
+
+struct agent_hash_key {
+	uint64_t dev;		/* st_dev encoding (makedev) */
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_ns;
+};
+
+struct agent_hashcache_stats {
+	uint64_t hits;
+	uint64_t computed;	/* files read and digested */
+	uint64_t errors;	/* files that could not be read */
+	uint64_t evicted;
+	uint64_t entries;
+};
+
+struct agent_hashcache;
+
+/* A cache of at most <max_entries> digests (oldest evicted first) that
+ * reads at most <max_bytes> of a file (0: no limit).  NULL when out of
+ * memory. */
+struct agent_hashcache *agent_hashcache_new(size_t max_entries,
+					    uint64_t max_bytes);
+void agent_hashcache_free(struct agent_hashcache *hc);
+
+/*
+ * The sha256 of the file version <key>, into <hex>.  On a miss the file is
+ * opened as <path> resolved inside the directory <root> (a process's
+ * /proc/<pid>/root: absolute symlinks stay inside that root), and must have
+ * the key's inode and size; when it does not (replaced, or a layered file
+ * system that numbers inodes its own way) or cannot be opened, <fdpath> is
+ * tried (a /proc/<pid>/fd/<n> link, the very file the process holds; may be
+ * NULL).  Returns 0, or -errno when neither could be read; the error is not
+ * cached, so a later call tries again.
+ */
+int agent_hashcache_get(struct agent_hashcache *hc,
+			const struct agent_hash_key *key, const char *root,
+			const char *path, const char *fdpath,
+			char hex[PX_SHA256_HEX_LEN + 1]);
+
+void agent_hashcache_get_stats(const struct agent_hashcache *hc,
+			       struct agent_hashcache_stats *st);
+
+#endif

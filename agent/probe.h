@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The agent's kernel side, behind one handle: the BPF skeletons of bpf/,
+ * their ring buffer and the iterator passes.  Everything libbpf stays in
+ * probe.c; the rest of the agent sees records from bpf/events.h.
+ */
+#ifndef AGENT_PROBE_H
+#define AGENT_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+
+struct agent_probe;
+
+/* Called for each ring buffer record (struct px_proc_event, or the larger
+ * struct px_exec_event when type is PX_EV_EXEC). */
+typedef void (*agent_probe_event_fn)(void *arg, const struct px_proc_event *ev,
+				     size_t len);
+typedef void (*agent_probe_task_fn)(void *arg, const struct px_task_rec *rec);
+typedef void (*agent_probe_file_fn)(void *arg, const struct px_file_rec *rec);
+
+/*
+ * Checks what the agent needs before touching BPF: privileges, kernel BTF,
+ * bpffs and tracefs (mounted here when missing).  Returns 0, or -errno with
+ * a message in <err> that says what is missing and how to get it.
+ */
+int agent_probe_preflight(char *err, size_t errlen);
+
+/*
+ * Opens, loads and attaches the programs; ring buffer records go to <fn>.
+ * Returns 0 and the handle in <out>, or -errno with libbpf's reason in <err>.
+ */
+int agent_probe_open(struct agent_probe **out, agent_probe_event_fn fn,
+		     void *arg, char *err, size_t errlen);
+
+/* Detaches every program and frees everything.  Accepts NULL. */
+void agent_probe_close(struct agent_probe *p);
+
+/* The descriptor that becomes readable when records are waiting. */
+int agent_probe_ringbuf_fd(const struct agent_probe *p);
+
+/* Delivers every waiting record; returns their number or -errno. */
+int agent_probe_consume(struct agent_probe *p);
+
+/* Records the kernel could not queue since load, summed over CPUs. */
+uint64_t agent_probe_drops(const struct agent_probe *p);
+
+/* True when the file iterator gets full paths from bpf_d_path. */
+bool agent_probe_has_dpath(const struct agent_probe *p);
+
+/* Runs the task iterator over all processes; 0 or -errno. */
+int agent_probe_iter_tasks(struct agent_probe *p, agent_probe_task_fn fn,
+			   void *arg);
+
+/* Runs the artifact file iterator over process <pid>, or all when 0;
+ * 0 or -errno (-ESRCH when <pid> is gone). */
+int agent_probe_iter_files(struct agent_probe *p, uint32_t pid,
+			   agent_probe_file_fn fn, void *arg);
+
+#endif

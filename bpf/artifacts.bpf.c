@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
+/*
+ * "What is loaded": a task_file iterator that lists, for every process (or
+ * one, when user space attaches it with a pid filter), the open regular
+ * files whose name ends in an artifact suffix.  The suffix test runs in the
+ * kernel, so a pass over a busy host copies out only the few files that
+ * matter.  Nothing here is attached to a hook; user space runs the iterator
+ * at start, shortly after each exec and periodically.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "events.h"
+
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Scratch for one record: too large for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct px_file_rec);
+} scratch SEC(".maps");
+
+/* Before 6.7 the inode kept its mtime as a timespec64. */
+struct inode___pre67 {
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+
+static __always_inline __s64 inode_mtime_ns(struct inode *ino)
+{
+	struct inode___pre67 *old = (void *)ino;
+
+	if (bpf_core_field_exists(ino->i_mtime_sec))
+		return BPF_CORE_READ(ino, i_mtime_sec) * 1000000000LL +
+		       BPF_CORE_READ(ino, i_mtime_nsec);
+	return BPF_CORE_READ(old, i_mtime.tv_sec) * 1000000000LL +
+	       BPF_CORE_READ(old, i_mtime.tv_nsec);
+}
+
+/* True when the last bytes of the dentry name are .jar .war .ear .zip .so */
+static __always_inline bool artifact_name(const unsigned char *name, __u32 len)
+{
+	char t[4];
+
+	if (len < 4 || bpf_probe_read_kernel(t, 4, name + len - 4) < 0)
+		return false;
+	if (t[1] == '.' && t[2] == 's' && t[3] == 'o')
+		return true;
+	if (t[0] != '.')
+		return false;
+	if (t[1] == 'j' && t[2] == 'a' && t[3] == 'r')
+		return true;
+	if (t[1] == 'w' && t[2] == 'a' && t[3] == 'r')
+		return true;
+	if (t[1] == 'e' && t[2] == 'a' && t[3] == 'r')
+		return true;
+	return t[1] == 'z' && t[2] == 'i' && t[3] == 'p';
+}
+
+/*
+ * Fills the per-CPU record for <file> held as <fd> by <task>; NULL when the
+ * file is not one we report (not a leader, not a regular file, no artifact
+ * suffix).
+ */
+static __always_inline struct px_file_rec *
+file_record(struct task_struct *task, __u32 fd, struct file *file)
+{
+	const unsigned char *name;
+	struct px_file_rec *rec;
+	struct inode *ino;
+	__u32 zero = 0, len, off;
+
+	if (!task || !file || task->pid != task->tgid)
+		return NULL;
+	ino = file->f_inode;
+	if (!ino || (BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFREG)
+		return NULL;
+	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	len = BPF_CORE_READ(file, f_path.dentry, d_name.len);
+	if (!artifact_name(name, len))
+		return NULL;
+
+	rec = bpf_map_lookup_elem(&scratch, &zero);
+	if (!rec)
+		return NULL;
+	rec->tgid = task->tgid;
+	rec->fd = fd;
+	rec->start_time = task->start_time;
+	rec->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	rec->ino = BPF_CORE_READ(ino, i_ino);
+	rec->size = BPF_CORE_READ(ino, i_size);
+	rec->mtime_ns = inode_mtime_ns(ino);
+	rec->flags = 0;
+	rec->path[0] = '\0';
+	/* Keep the tail of a long name: the suffix is what identifies it. */
+	off = len > PX_NAME_LEN - 1 ? len - (PX_NAME_LEN - 1) : 0;
+	if (bpf_probe_read_kernel_str(rec->name, sizeof(rec->name),
+				      name + off) < 0)
+		rec->name[0] = '\0';
+	return rec;
+}
+
+/*
+ * The full path comes from bpf_d_path, which iterator programs may call
+ * (5.10+).  Where the verifier refuses it, user space loads the twin below
+ * instead and reads the path from /proc/<pid>/fd/<fd>.
+ */
+SEC("iter/task_file")
+int px_iter_files(struct bpf_iter__task_file *ctx)
+{
+	struct px_file_rec *rec;
+	struct file *file = ctx->file;
+	long n;
+
+	rec = file_record(ctx->task, ctx->fd, file);
+	if (!rec)
+		return 0;
+	/* f_path is const in recent kernels; bpf_d_path only reads it. */
+	n = bpf_d_path((struct path *)&file->f_path, rec->path, sizeof(rec->path));
+	if (n > 0)
+		rec->flags |= PX_FILE_HAS_PATH;
+	bpf_seq_write(ctx->meta->seq, rec, sizeof(*rec));
+	return 0;
+}
+
+/* The same pass without bpf_d_path; not loaded unless the one above fails. */
+SEC("iter/task_file")
+int px_iter_files_noname(struct bpf_iter__task_file *ctx)
+{
+	struct px_file_rec *rec;
+
+	rec = file_record(ctx->task, ctx->fd, ctx->file);
+	if (!rec)
+		return 0;
+	bpf_seq_write(ctx->meta->seq, rec, sizeof(*rec));
+	return 0;
+}
