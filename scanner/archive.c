@@ -15,6 +15,11 @@
  * Hostile input is ordinary input: a corrupt or truncated archive, a nesting
  * deeper than max_depth, or a spent budget are logged once and counted as
  * errors, and the scan goes on with the next entry or the next file.
+ *
+ * XXX: entries whose data overlap (the "better zip bomb") are not detected
+ * as such; libarchive reads entries sharing one offset once, and the
+ * per-file budget bounds the rest, at the cost of inflating up to
+ * max_archive_bytes.
  */
 #include "scan.h"
 
@@ -136,6 +141,14 @@ static la_int64_t src_skip(struct archive *a, void *arg, la_int64_t req)
 	return (la_int64_t)n;
 }
 
+/* libarchive's message for the last failure, never NULL. */
+static const char *lib_error(struct archive *a)
+{
+	const char *msg = archive_error_string(a);
+
+	return msg ? msg : "unreadable";
+}
+
 /*
  * Opens <s> with the seekable zip reader.  NULL on failure, with
  * libarchive's message copied to <err>.
@@ -156,8 +169,8 @@ static struct archive *open_src(struct src *s, char *err, size_t errlen)
 	archive_read_set_callback_data(a, s);
 	if (archive_read_open1(a) == ARCHIVE_OK)
 		return a;
-	msg = archive_error_string(a);
-	snprintf(err, errlen, "%s", msg ? msg : "unreadable");
+	msg = lib_error(a);
+	snprintf(err, errlen, "%s", msg);
 	archive_read_free(a);
 	return NULL;
 }
@@ -216,7 +229,7 @@ static int read_rest(struct arc_run *run, struct archive *a, uint8_t **buf,
 		*buf = nb;
 		n = archive_read_data(a, nb + *len, size - *len);
 		if (n < 0) {
-			snprintf(err, errlen, "%s", archive_error_string(a));
+			snprintf(err, errlen, "%s", lib_error(a));
 			return -EIO;
 		}
 		if (n == 0)
@@ -323,9 +336,16 @@ out:
 	return run->spent ? -ECANCELED : 0;
 }
 
+/* Which identifier wants an entry's bytes. */
+enum ident {
+	IDENT_LOG4J,
+	IDENT_POM,
+	IDENT_MANIFEST,
+};
+
 /* Hands an entry an identifier asked for to that identifier. */
 static int identify(struct arc_run *run, struct scan_level *lvl,
-		    struct archive *a, const char *name, int what)
+		    struct archive *a, const char *name, enum ident what)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -337,9 +357,9 @@ static int identify(struct arc_run *run, struct scan_level *lvl,
 		inner = join_inner(lvl->inner, name);
 		read_failed(run, inner ? inner : name, ret, err);
 		free(inner);
-	} else if (what == 0) {
+	} else if (what == IDENT_LOG4J) {
 		log4j_feed(lvl->log4j, name, buf, len);
-	} else if (what == 1) {
+	} else if (what == IDENT_POM) {
 		maven_add_pom(lvl->maven, name, (const char *)buf, len);
 	} else {
 		maven_set_manifest(lvl->maven, (const char *)buf, len);
@@ -362,14 +382,14 @@ static int entry(struct arc_run *run, struct scan_level *lvl,
 		return 0;
 	if (log4j_wants(name, &want_data)) {
 		if (want_data)
-			return identify(run, lvl, a, name, 0);
+			return identify(run, lvl, a, name, IDENT_LOG4J);
 		log4j_feed(lvl->log4j, name, NULL, 0);
 		return 0;
 	}
 	if (maven_is_pom(name))
-		return identify(run, lvl, a, name, 1);
+		return identify(run, lvl, a, name, IDENT_POM);
 	if (maven_is_manifest(name))
-		return identify(run, lvl, a, name, 2);
+		return identify(run, lvl, a, name, IDENT_MANIFEST);
 	n = strlen(name);
 	if (n > 6 && strcmp(name + n - 6, ".class") == 0)
 		return 0;
@@ -401,7 +421,7 @@ static int read_level(struct arc_run *run, struct archive *a,
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r == ARCHIVE_FATAL) {
-			report_corrupt(run, inner, archive_error_string(a));
+			report_corrupt(run, inner, lib_error(a));
 			ret = -EIO;
 			break;
 		}
@@ -467,6 +487,8 @@ int scan_archive_file(struct scan_ctx *ctx, struct scan_file *file)
 	ssize_t n;
 	bool named = scan_has_archive_ext(file->path);
 
+	if (file->size < 22 && !named)
+		return 0;       /* smaller than any zip; also spares /proc */
 	n = pread(file->fd, head, sizeof(head), 0);
 	if (n < 0) {
 		int err = errno;

@@ -30,7 +30,7 @@
 
 #include "maven.h"
 
-#define LOG4J_MAX_COPIES 64
+#define LOG4J_MAX_COPIES 256
 
 /* What the classes of one copy have shown. */
 enum log4j_sig {

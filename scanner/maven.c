@@ -156,16 +156,34 @@ static void manifest_attr(struct maven_manifest *mf, const char *line)
 	}
 }
 
+/* Takes what one manifest section said: everything from the main section;
+ * from a later (per-entry) section only a title and version the main one
+ * lacked, as log4j 1.1.3 keeps them under "Name: org/apache/log4j/". */
+static void manifest_section(struct maven_manifest *mf,
+			     const struct maven_manifest *sec, bool main)
+{
+	if (main) {
+		*mf = *sec;
+		return;
+	}
+	if (mf->title[0] || !sec->title[0])
+		return;
+	memcpy(mf->title, sec->title, sizeof(mf->title));
+	memcpy(mf->version, sec->version, sizeof(mf->version));
+}
+
 /*
- * Walks the main section (up to the first empty line), joining continuation
- * lines (those starting with one space) before handing each attribute on.
+ * Walks the manifest section by section (separated by empty lines),
+ * joining continuation lines (those starting with one space) before
+ * handing each attribute on.
  */
 void maven_set_manifest(struct maven_set *s, const char *data, size_t len)
 {
+	struct maven_manifest sec = { 0 };
+	bool main = true;
 	char line[1024];
 	size_t n = 0, i;
 
-	s->mf.seen = true;
 	for (i = 0; i <= len; i++) {
 		char c = i < len ? data[i] : '\n';
 
@@ -181,11 +199,16 @@ void maven_set_manifest(struct maven_set *s, const char *data, size_t len)
 			continue;
 		}
 		line[n] = '\0';
-		if (n == 0)
-			break;
-		manifest_attr(&s->mf, line);
-		n = 0;
+		if (n) {
+			manifest_attr(&sec, line);
+			n = 0;
+			continue;
+		}
+		manifest_section(&s->mf, &sec, main);
+		memset(&sec, 0, sizeof(sec));
+		main = false;
 	}
+	manifest_section(&s->mf, &sec, main);
 }
 
 struct maven_pom *maven_find(struct maven_set *s, const char *group,

@@ -26,7 +26,6 @@ struct maven_pom {
 
 /* The main-section attributes we use; empty strings when absent. */
 struct maven_manifest {
-	bool seen;
 	char title[128];        /* Implementation-Title */
 	char version[64];       /* Implementation-Version */
 	char bsn[128];          /* Bundle-SymbolicName, without directives */

@@ -117,6 +117,12 @@ void scan_ctx_init(struct scan_ctx *ctx, const struct scan_sink *sink);
  */
 int scan_walk_root(struct scan_ctx *ctx, const char *root);
 
+/* The same, naming what is found under <display> instead of <root>: "/"
+ * when <root> is a host's root filesystem mounted elsewhere, so paths read
+ * as the host sees them. */
+int scan_walk_root_as(struct scan_ctx *ctx, const char *root,
+		      const char *display);
+
 /* ---- archive.c ------------------------------------------------------ */
 
 /* A file on disk being scanned; its digest is computed once, on demand. */

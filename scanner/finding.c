@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Findings on their way out: the outermost file's digest (computed once per
+ * file, on the first finding), severities, counts, and the hand-off to the
+ * sink.
+ */
+#include "scan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char *const severity_names[] = {
+	[SCAN_SEV_NONE] = "none",
+	[SCAN_SEV_LOW] = "low",
+	[SCAN_SEV_MEDIUM] = "medium",
+	[SCAN_SEV_HIGH] = "high",
+	[SCAN_SEV_CRITICAL] = "critical",
+};
+
+void scan_ctx_init(struct scan_ctx *ctx, const struct scan_sink *sink)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->limits.max_depth = SCAN_DEFAULT_MAX_DEPTH;
+	ctx->limits.max_entry_bytes = SCAN_DEFAULT_MAX_ENTRY_BYTES;
+	ctx->limits.max_archive_bytes = SCAN_DEFAULT_MAX_ARCHIVE_BYTES;
+	ctx->sink = *sink;
+}
+
+const char *scan_severity_name(enum scan_severity s)
+{
+	if ((unsigned int)s > SCAN_SEV_CRITICAL)
+		return "unknown";
+	return severity_names[s];
+}
+
+int scan_severity_parse(const char *s, enum scan_severity *out)
+{
+	unsigned int i;
+
+	for (i = 0; i <= SCAN_SEV_CRITICAL; i++) {
+		if (strcmp(s, severity_names[i]) == 0) {
+			*out = (enum scan_severity)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int cve_cmp(const void *a, const void *b)
+{
+	const struct scan_cve *x = a, *y = b;
+
+	return strcmp(x->id, y->id);
+}
+
+void scan_finding_settle(struct scan_finding *f)
+{
+	size_t i;
+
+	qsort(f->cves, f->n_cves, sizeof(f->cves[0]), cve_cmp);
+	f->severity = SCAN_SEV_NONE;
+	for (i = 0; i < f->n_cves; i++)
+		if (f->cves[i].severity > f->severity)
+			f->severity = f->cves[i].severity;
+}
+
+/* Digests the outermost file once; on failure the digest stays empty and
+ * the error is counted once. */
+static void hash_file(struct scan_ctx *ctx, struct scan_file *file)
+{
+	int err;
+
+	if (file->hashed)
+		return;
+	file->hashed = true;
+	err = px_sha256_fd(file->fd, 0, file->sha256, NULL);
+	if (!err)
+		return;
+	file->sha256[0] = '\0';
+	ctx->stats.errors++;
+	px_warn("scan", "file digest failed", "path=%s err=%s",
+		px_q(file->path), px_q(strerror(-err)));
+}
+
+void scan_emit(struct scan_level *lvl, struct scan_finding *f)
+{
+	struct scan_ctx *ctx = lvl->ctx;
+	int err;
+
+	hash_file(ctx, lvl->file);
+	f->path = lvl->file->path;
+	f->inner = lvl->inner;
+	f->sha256 = lvl->file->sha256;
+	ctx->stats.findings++;
+	if (f->severity > ctx->worst)
+		ctx->worst = f->severity;
+	err = ctx->sink.emit(ctx->sink.arg, f);
+	if (err) {
+		ctx->stats.errors++;
+		px_warn("scan", "finding not delivered", "path=%s err=%s",
+			px_q(f->path), px_q(strerror(-err)));
+	}
+}

@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * parallax-scan: the agentless scanner.  Reads directory snapshots (a
+ * mounted disk snapshot, an unpacked image) without executing anything in
+ * them, and reports what it finds at rest: Java packages, log4j with its
+ * CVEs.  Findings go to the collector as batches (the default) or to stdout
+ * as JSON lines (--format jsonl).
+ *
+ * Exit status: 0 when the scan ran and found nothing at or above --fail-on;
+ * 1 when it did, or when the collector did not acknowledge every batch;
+ * 2 on a usage or configuration error, or when a scan root is unreadable.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "host.h"
+#include "log.h"
+#include "output.h"
+#include "scan.h"
+#include "transport.h"
+
+#define EXIT_FINDINGS 1
+#define EXIT_USAGE 2
+
+static const struct px_config_key config_keys[] = {
+	{ "scanner.format", "", "output: empty for batches to the collector, jsonl for JSON lines on stdout" },
+	{ "scanner.collector", "127.0.0.1:50551", "collector address (host:port)" },
+	{ "scanner.tls_ca", NULL, "CA certificate (PEM) for mutual TLS" },
+	{ "scanner.tls_cert", NULL, "client certificate (PEM) for mutual TLS" },
+	{ "scanner.tls_key", NULL, "client key (PEM) for mutual TLS" },
+	{ "scanner.host_id", NULL, "host the snapshot belongs to (default: this host's id)" },
+	{ "scanner.source_id", NULL, "source id on the wire (default: scanner:<hostname>)" },
+	{ "scanner.flush_timeout_s", "30", "seconds to wait for the collector's acks at the end" },
+	{ "scanner.batch_size", "500", "findings per batch" },
+	{ "scanner.snapshot_root", "false", "each PATH is a host's root filesystem: report paths as the host sees them (/opt/a.jar)" },
+	{ "scanner.fail_on", "none", "exit 1 on a finding at or above: none|low|medium|high|critical" },
+	{ "scanner.max_depth", "16", "archive nesting depth read (the file itself is 1)" },
+	{ "scanner.max_entry_bytes", "256M", "inflated bytes read from one archive entry (k/M/G suffixes)" },
+	{ "scanner.max_archive_bytes", "2G", "inflated bytes read per file on disk, nested archives included" },
+	{ "log.level", "info", "error|warn|info|debug" },
+	{ NULL, NULL, NULL },
+};
+
+/* Long flags and the config key each one sets. */
+static const struct {
+	const char *flag;
+	const char *key;
+} flag_keys[] = {
+	{ "format", "scanner.format" },
+	{ "collector", "scanner.collector" },
+	{ "tls-ca", "scanner.tls_ca" },
+	{ "tls-cert", "scanner.tls_cert" },
+	{ "tls-key", "scanner.tls_key" },
+	{ "host-id", "scanner.host_id" },
+	{ "source-id", "scanner.source_id" },
+	{ "flush-timeout", "scanner.flush_timeout_s" },
+	{ "batch-size", "scanner.batch_size" },
+	{ "fail-on", "scanner.fail_on" },
+	{ "max-depth", "scanner.max_depth" },
+	{ "max-entry-bytes", "scanner.max_entry_bytes" },
+	{ "max-archive-bytes", "scanner.max_archive_bytes" },
+	{ "log-level", "log.level" },
+};
+
+#define N_FLAG_KEYS (sizeof(flag_keys) / sizeof(flag_keys[0]))
+
+/* Settings after config file and flags are merged. */
+struct opts {
+	bool jsonl;
+	bool snapshot_root;
+	const char *collector;
+	const char *tls_ca, *tls_cert, *tls_key;
+	const char *host_id;
+	const char *source_id;
+	int64_t flush_timeout_s;
+	int64_t batch_size;
+	enum scan_severity fail_on;
+	struct scan_limits limits;
+};
+
+static void usage(FILE *out, const struct px_config *cfg)
+{
+	fprintf(out,
+		"usage: parallax-scan [options] PATH...\n"
+		"Scans directory snapshots (or single files) for Java packages and log4j CVEs.\n"
+		"Archives are recognised by content and read nested; symlinks are never followed.\n\n"
+		"  --format jsonl          print findings as JSON lines instead of sending them\n"
+		"  --collector HOST:PORT   collector address\n"
+		"  --tls-ca/--tls-cert/--tls-key FILE  mutual TLS to the collector\n"
+		"  --host-id ID            host the snapshot belongs to\n"
+		"  --snapshot-root         each PATH is that host's root filesystem\n"
+		"  --source-id ID          source id on the wire\n"
+		"  --flush-timeout S       seconds to wait for acks at the end\n"
+		"  --batch-size N          findings per batch\n"
+		"  --fail-on SEVERITY      exit 1 on findings at or above it\n"
+		"  --max-depth N           archive nesting depth\n"
+		"  --max-entry-bytes N     inflated bytes per entry (k/M/G)\n"
+		"  --max-archive-bytes N   inflated bytes per file on disk (k/M/G)\n"
+		"  --config FILE           YAML configuration\n"
+		"  --log-level LEVEL       error|warn|info|debug\n"
+		"  --help, --version\n\n"
+		"Configuration keys (flags override them):\n");
+	px_config_print_keys(cfg, out);
+	fprintf(out,
+		"\nExit status: 0 ok, 1 findings at or above --fail-on or batches not\n"
+		"acknowledged, 2 usage error or unreadable scan root.\n"
+		"\nLimits: only directories and zip-family archives (jar, war, ear, zip, ...)\n"
+		"are read for now; container images and disk images are not.  Archives\n"
+		"past --max-depth or a byte budget are skipped and counted as errors.\n"
+		"log4j 1.x CVEs are reported when the vulnerable class is present,\n"
+		"whatever the configuration.\n");
+}
+
+/* Parses "123", "64k", "256M", "2G" (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+	unsigned int shift = 0;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	if (*end == 'k' || *end == 'K')
+		shift = 10;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20;
+	else if (*end == 'g' || *end == 'G')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || n > (UINT64_MAX >> shift) || n == 0)
+		return -EINVAL;
+	*out = (uint64_t)n << shift;
+	return 0;
+}
+
+static int get_size(const struct px_config *cfg, const char *key,
+		    uint64_t *out)
+{
+	const char *v = px_config_get(cfg, key);
+
+	if (!v || parse_size(v, out)) {
+		fprintf(stderr, "parallax-scan: %s: '%s' is not a size (e.g. 512M)\n",
+			key, v ? v : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int get_int(const struct px_config *cfg, const char *key,
+		   int64_t min, int64_t max, int64_t *out)
+{
+	char err[256] = "";
+
+	if (px_config_get_i64(cfg, key, out, err, sizeof(err)) ||
+	    *out < min || *out > max) {
+		fprintf(stderr, "parallax-scan: %s must be an integer from %" PRId64 " to %" PRId64 " %s\n",
+			key, min, max, err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Reads the merged configuration into <o>; -EINVAL with a message. */
+static int read_opts(const struct px_config *cfg, struct opts *o)
+{
+	const char *fmt = px_config_get(cfg, "scanner.format");
+	const char *fail_on = px_config_get(cfg, "scanner.fail_on");
+	char err[256] = "";
+	int64_t depth;
+
+	if (fmt && fmt[0] && strcmp(fmt, "jsonl") != 0) {
+		fprintf(stderr, "parallax-scan: unknown --format '%s' (jsonl, or none for the collector)\n",
+			fmt);
+		return -EINVAL;
+	}
+	o->jsonl = fmt && fmt[0];
+	if (!fail_on || scan_severity_parse(fail_on, &o->fail_on)) {
+		fprintf(stderr, "parallax-scan: --fail-on takes none|low|medium|high|critical\n");
+		return -EINVAL;
+	}
+	if (px_config_get_bool(cfg, "scanner.snapshot_root", &o->snapshot_root,
+			       err, sizeof(err))) {
+		fprintf(stderr, "parallax-scan: %s\n", err);
+		return -EINVAL;
+	}
+	o->collector = px_config_get(cfg, "scanner.collector");
+	o->tls_ca = px_config_get(cfg, "scanner.tls_ca");
+	o->tls_cert = px_config_get(cfg, "scanner.tls_cert");
+	o->tls_key = px_config_get(cfg, "scanner.tls_key");
+	o->host_id = px_config_get(cfg, "scanner.host_id");
+	o->source_id = px_config_get(cfg, "scanner.source_id");
+	if (get_int(cfg, "scanner.flush_timeout_s", 0, 86400,
+		    &o->flush_timeout_s) ||
+	    get_int(cfg, "scanner.batch_size", 1, 100000, &o->batch_size) ||
+	    get_int(cfg, "scanner.max_depth", 1, 1000, &depth) ||
+	    get_size(cfg, "scanner.max_entry_bytes",
+		     &o->limits.max_entry_bytes) ||
+	    get_size(cfg, "scanner.max_archive_bytes",
+		     &o->limits.max_archive_bytes))
+		return -EINVAL;
+	o->limits.max_depth = (int)depth;
+	if (px_log_set_level(px_config_get(cfg, "log.level"))) {
+		fprintf(stderr, "parallax-scan: --log-level takes error|warn|info|debug\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Flags given on the command line, applied after the config file. */
+struct flag_set {
+	const char *key[N_FLAG_KEYS + 1];
+	const char *val[N_FLAG_KEYS + 1];
+	size_t n;
+	const char *config;
+};
+
+/*
+ * Parses argv into <fs>.  Returns -1 to continue, or the exit status when
+ * the run ends here (--help, --version, a bad flag).
+ */
+static int parse_flags(int argc, char **argv, struct flag_set *fs,
+		       const struct px_config *cfg)
+{
+	struct option longopts[N_FLAG_KEYS + 5];
+	size_t i;
+	int c, idx;
+
+	for (i = 0; i < N_FLAG_KEYS; i++)
+		longopts[i] = (struct option){ flag_keys[i].flag,
+					       required_argument, NULL, 0 };
+	longopts[i++] = (struct option){ "config", required_argument, NULL, 'c' };
+	longopts[i++] = (struct option){ "snapshot-root", no_argument, NULL, 's' };
+	longopts[i++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[i++] = (struct option){ "version", no_argument, NULL, 'V' };
+	longopts[i] = (struct option){ NULL, 0, NULL, 0 };
+	while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
+		if (c == 'h') {
+			usage(stdout, cfg);
+			return 0;
+		}
+		if (c == 'V') {
+			printf("parallax-scan %s\n", PX_VERSION);
+			return 0;
+		}
+		if (c == 'c') {
+			fs->config = optarg;
+		} else if (c == 's' && fs->n < N_FLAG_KEYS + 1) {
+			fs->key[fs->n] = "scanner.snapshot_root";
+			fs->val[fs->n++] = "true";
+		} else if (c == 0 && fs->n < N_FLAG_KEYS + 1) {
+			fs->key[fs->n] = flag_keys[idx].key;
+			fs->val[fs->n++] = optarg;
+		} else {
+			fprintf(stderr, "Try 'parallax-scan --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+/* Loads the config file, then applies the flags over it. */
+static int apply_config(struct px_config *cfg, const struct flag_set *fs)
+{
+	char err[512] = "";
+	size_t i;
+
+	if (fs->config &&
+	    px_config_load_file(cfg, fs->config, err, sizeof(err))) {
+		fprintf(stderr, "parallax-scan: %s\n", err);
+		return -EINVAL;
+	}
+	for (i = 0; i < fs->n; i++) {
+		if (px_config_set(cfg, fs->key[i], fs->val[i], err,
+				  sizeof(err))) {
+			fprintf(stderr, "parallax-scan: %s\n", err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Everything the collector path needs to live for the whole run. */
+struct uplink {
+	struct px_host host;
+	Parallax__V1__HostFacts facts;
+	Parallax__V1__Source source;
+	char source_id[300];
+	char boot_id[37];
+	struct px_client *client;
+	struct scan_batcher batcher;
+};
+
+/*
+ * Identity: the snapshot's host is this host unless --host-id names
+ * another, in which case no facts of this host are claimed for it.
+ */
+static int uplink_start(struct uplink *u, const struct opts *o)
+{
+	struct px_client_config cc = { 0 };
+	char err[512] = "";
+
+	px_host_probe(&u->host);
+	snprintf(u->source_id, sizeof(u->source_id), "scanner:%s",
+		 u->host.hostname);
+	px_uuid4(u->boot_id);
+	parallax__v1__host_facts__init(&u->facts);
+	parallax__v1__source__init(&u->source);
+	if (o->host_id && o->host_id[0]) {
+		u->facts.host_id = (char *)o->host_id;
+	} else {
+		px_host_to_pb(&u->host, &u->facts);
+	}
+	u->source.source_id = (char *)(o->source_id && o->source_id[0] ?
+				       o->source_id : u->source_id);
+	u->source.boot_id = u->boot_id;
+	u->source.kind = PARALLAX__V1__SOURCE_KIND__SOURCE_KIND_SCANNER;
+	u->source.host = &u->facts;
+	u->source.version = (char *)PX_VERSION;
+	cc.target = o->collector;
+	cc.tls_ca = o->tls_ca;
+	cc.tls_cert = o->tls_cert;
+	cc.tls_key = o->tls_key;
+	cc.source = &u->source;
+	u->client = px_client_start(&cc, err, sizeof(err));
+	if (!u->client) {
+		fprintf(stderr, "parallax-scan: cannot start the collector client: %s\n",
+			err);
+		return -EINVAL;
+	}
+	if (scan_batcher_init(&u->batcher, u->client, (size_t)o->batch_size,
+			      (int)o->flush_timeout_s * 1000)) {
+		px_client_stop(u->client);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Waits for the collector's acks.  Returns 0 when every batch was
+ * committed, else 1 after saying what is missing.
+ */
+static int uplink_finish(struct uplink *u, const struct opts *o)
+{
+	struct px_client_stats st;
+	int err, ret = 0;
+
+	err = px_client_flush(u->client, (int)o->flush_timeout_s * 1000);
+	px_client_get_stats(u->client, &st);
+	if (err) {
+		fprintf(stderr, "parallax-scan: collector at %s did not acknowledge %" PRIu64 " batches (is parallax-collector running and reachable?)\n",
+			o->collector, st.pending);
+		ret = 1;
+	} else if (st.rejected) {
+		fprintf(stderr, "parallax-scan: collector at %s rejected %" PRIu64 " batches (see its log)\n",
+			o->collector, st.rejected);
+		ret = 1;
+	} else if (u->batcher.send_errors) {
+		fprintf(stderr, "parallax-scan: %" PRIu64 " batches could not be queued for %s\n",
+			u->batcher.send_errors, o->collector);
+		ret = 1;
+	}
+	scan_batcher_destroy(&u->batcher);
+	px_client_stop(u->client);
+	return ret;
+}
+
+/*
+ * Scans one root; in collector mode closes it with a ScanReport.  Paths are
+ * absolute, or as the snapshot's host sees them with --snapshot-root.
+ * Returns 0, or -errno when the root could not be read.
+ */
+static int scan_one(struct scan_ctx *ctx, struct uplink *u,
+		    const struct opts *o, const char *root)
+{
+	Parallax__V1__ScanReport rep = PARALLAX__V1__SCAN_REPORT__INIT;
+	struct scan_stats before = ctx->stats;
+	char scan_id[37], *real = realpath(root, NULL);
+	const char *display;
+	struct stat st;
+	int err;
+
+	if (!real) {
+		err = -errno;
+		px_error("scan", "scan root unreadable", "path=%s err=%s",
+			 px_q(root), px_q(strerror(-err)));
+		return err;
+	}
+	if (o->snapshot_root && (stat(real, &st) || !S_ISDIR(st.st_mode))) {
+		px_error("scan", "a snapshot root must be a directory",
+			 "path=%s", px_q(root));
+		err = -ENOTDIR;
+		goto out_free;
+	}
+	display = o->snapshot_root ? "/" : real;
+	rep.started_ns = px_now_ns();
+	err = scan_walk_root_as(ctx, real, display);
+	if (err)
+		goto out_free;
+	px_uuid4(scan_id);
+	rep.scan_id = scan_id;
+	rep.root = (char *)display;
+	rep.snapshot_kind = (char *)"dir";
+	rep.finished_ns = px_now_ns();
+	rep.files = ctx->stats.files - before.files;
+	rep.bytes = ctx->stats.bytes - before.bytes;
+	rep.findings = ctx->stats.findings - before.findings;
+	rep.errors = ctx->stats.errors - before.errors;
+	px_info("scan", "scan finished",
+		"root=%s files=%" PRIu64 " archives=%" PRIu64 " findings=%" PRIu64 " errors=%" PRIu64,
+		px_q(real), rep.files, ctx->stats.archives - before.archives,
+		rep.findings, rep.errors);
+	if (u)
+		scan_batcher_flush(&u->batcher, &rep); /* failures counted */
+out_free:
+	free(real);
+	return err;
+}
+
+/* Scans every root; returns the exit status. */
+static int run(const struct opts *o, char **roots, int n_roots)
+{
+	struct scan_sink sink = { scan_jsonl_emit, stdout };
+	struct uplink *u = NULL;
+	struct scan_ctx ctx;
+	int i, status = 0;
+
+	if (!o->jsonl) {
+		u = calloc(1, sizeof(*u));
+		if (!u || uplink_start(u, o)) {
+			free(u);
+			return EXIT_USAGE;
+		}
+		sink = (struct scan_sink){ scan_batcher_emit, &u->batcher };
+	}
+	scan_ctx_init(&ctx, &sink);
+	ctx.limits = o->limits;
+	for (i = 0; i < n_roots; i++)
+		if (scan_one(&ctx, u, o, roots[i]))
+			status = EXIT_USAGE;
+	if (u && uplink_finish(u, o) && !status)
+		status = 1;
+	free(u);
+	if (!status && o->fail_on != SCAN_SEV_NONE && ctx.worst >= o->fail_on) {
+		px_warn("scan", "findings at or above the fail-on severity",
+			"fail_on=%s worst=%s", scan_severity_name(o->fail_on),
+			scan_severity_name(ctx.worst));
+		status = EXIT_FINDINGS;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct flag_set fs = { 0 };
+	struct px_config *cfg = px_config_new(config_keys);
+	struct opts o = { 0 };
+	int status;
+
+	if (!cfg) {
+		fprintf(stderr, "parallax-scan: out of memory\n");
+		return EXIT_USAGE;
+	}
+	status = parse_flags(argc, argv, &fs, cfg);
+	if (status >= 0)
+		goto out;
+	status = EXIT_USAGE;
+	if (apply_config(cfg, &fs) || read_opts(cfg, &o))
+		goto out;
+	if (optind >= argc) {
+		fprintf(stderr, "parallax-scan: no PATH to scan given; try --help\n");
+		goto out;
+	}
+	status = run(&o, argv + optind, argc - optind);
+out:
+	px_config_free(cfg);
+	return status;
+}

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Findings out of the scanner: JSON lines for people and pipelines, and
+ * protobuf batches for the collector (see output.h).
+ *
+ * Paths in a snapshot may hold any bytes but NUL.  JSON and protobuf strings
+ * must be UTF-8, so a byte that does not belong to a valid UTF-8 sequence is
+ * written as the code point of the same value: "\u00XX" in JSON (the byte
+ * 0xff becomes \u00ff), U+00XX in protobuf.  Both outputs therefore agree,
+ * and a consumer that needs the raw bytes back can map U+0080..U+00FF to
+ * single bytes; a path that really contains those characters, validly
+ * encoded, is indistinguishable (a known and accepted ambiguity).
+ */
+#include "output.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* The length of the valid UTF-8 sequence starting at <s>, or 0 when the
+ * byte there does not start one (overlong forms, surrogates and code points
+ * past U+10FFFF are invalid). */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+	unsigned int cp;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;       /* also stops at the NUL */
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+void scan_json_str(FILE *out, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n;
+
+	fputc('"', out);
+	while (*s) {
+		n = utf8_seq_len(s);
+		if (n > 1) {
+			fwrite(s, 1, n, out);
+			s += n;
+			continue;
+		}
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else if (*s == '\t')
+			fputs("\\t", out);
+		else if (*s == '\r')
+			fputs("\\r", out);
+		else if (*s < 0x20 || *s == 0x7f || n == 0)
+			fprintf(out, "\\u%04x", *s);   /* invalid byte too */
+		else
+			fputc(*s, out);
+		s++;
+	}
+	fputc('"', out);
+}
+
+char *scan_utf8_fix(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t len = strlen(str), n, o = 0;
+	char *out = malloc(2 * len + 1);
+
+	if (!out)
+		return NULL;
+	while (*s) {
+		n = utf8_seq_len(s);
+		if (n) {
+			memcpy(out + o, s, n);
+			o += n;
+			s += n;
+			continue;
+		}
+		out[o++] = (char)(0xc0 | (*s >> 6));
+		out[o++] = (char)(0x80 | (*s & 0x3f));
+		s++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static void json_field(FILE *out, const char *key, const char *val,
+		       bool comma)
+{
+	fprintf(out, "%s\"%s\":", comma ? "," : "", key);
+	scan_json_str(out, val ? val : "");
+}
+
+static const char *type_name(enum scan_finding_type t)
+{
+	switch (t) {
+	case SCAN_FINDING_PACKAGE:
+		return "package";
+	case SCAN_FINDING_SECRET:
+		return "secret";
+	case SCAN_FINDING_PII:
+		return "pii";
+	case SCAN_FINDING_MALWARE:
+		return "malware";
+	}
+	return "unknown";
+}
+
+/* "cves":[ids] and "cve_details":[{id, severity, evidence}]. */
+static void json_cves(FILE *out, const struct scan_finding *f)
+{
+	size_t i;
+
+	fputs(",\"cves\":[", out);
+	for (i = 0; i < f->n_cves; i++) {
+		fputs(i ? "," : "", out);
+		scan_json_str(out, f->cves[i].id);
+	}
+	fputs("],\"cve_details\":[", out);
+	for (i = 0; i < f->n_cves; i++) {
+		fputs(i ? ",{" : "{", out);
+		json_field(out, "id", f->cves[i].id, false);
+		json_field(out, "severity",
+			   scan_severity_name(f->cves[i].severity), true);
+		json_field(out, "evidence", f->cves[i].evidence, true);
+		fputc('}', out);
+	}
+	fputc(']', out);
+}
+
+int scan_jsonl_emit(void *arg, const struct scan_finding *f)
+{
+	FILE *out = arg;
+
+	fputc('{', out);
+	json_field(out, "type", type_name(f->type), false);
+	json_field(out, "path", f->path, true);
+	json_field(out, "inner", f->inner, true);
+	json_field(out, "sha256", f->sha256, true);
+	json_field(out, "ecosystem", f->ecosystem, true);
+	json_field(out, "name", f->name, true);
+	json_field(out, "version", f->version, true);
+	json_field(out, "purl", f->purl, true);
+	json_cves(out, f);
+	json_field(out, "evidence", f->evidence, true);
+	json_field(out, "severity", scan_severity_name(f->severity), true);
+	fputs("}\n", out);
+	if (fflush(out) == EOF || ferror(out))
+		return -EIO;
+	return 0;
+}
+
+/* ---- protobuf -------------------------------------------------------- */
+
+static void pb_cve_free(Parallax__V1__CveEvidence *c)
+{
+	if (!c)
+		return;
+	free(c->id);
+	free(c->evidence);
+	free(c);
+}
+
+static void pb_package_free(Parallax__V1__PackageFinding *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n_cves; i++)
+		pb_cve_free(p->cves[i]);
+	free(p->cves);
+	free(p->ecosystem);
+	free(p->name);
+	free(p->version);
+	free(p->purl);
+	free(p->evidence);
+	free(p);
+}
+
+void scan_pb_finding_free(Parallax__V1__Finding *pf)
+{
+	if (!pf)
+		return;
+	if (pf->detail_case == PARALLAX__V1__FINDING__DETAIL_PACKAGE)
+		pb_package_free(pf->package);
+	free(pf->path);
+	free(pf->inner);
+	free(pf->sha256);
+	free(pf->layer_digest);
+	free(pf);
+}
+
+/* scan_utf8_fix() that maps NULL to "". */
+static char *fixdup(const char *s)
+{
+	return scan_utf8_fix(s ? s : "");
+}
+
+static Parallax__V1__PackageFinding *pb_package(const struct scan_finding *f)
+{
+	Parallax__V1__PackageFinding *p = malloc(sizeof(*p));
+	size_t i;
+
+	if (!p)
+		return NULL;
+	parallax__v1__package_finding__init(p);
+	p->ecosystem = fixdup(f->ecosystem);
+	p->name = fixdup(f->name);
+	p->version = fixdup(f->version);
+	p->purl = fixdup(f->purl);
+	p->evidence = fixdup(f->evidence);
+	p->cves = calloc(f->n_cves + 1, sizeof(*p->cves));
+	if (!p->ecosystem || !p->name || !p->version || !p->purl ||
+	    !p->evidence || !p->cves)
+		goto err_free;
+	for (i = 0; i < f->n_cves; i++) {
+		Parallax__V1__CveEvidence *c = malloc(sizeof(*c));
+
+		if (!c)
+			goto err_free;
+		parallax__v1__cve_evidence__init(c);
+		p->cves[p->n_cves++] = c;
+		c->id = fixdup(f->cves[i].id);
+		c->evidence = fixdup(f->cves[i].evidence);
+		c->severity = (Parallax__V1__Severity)f->cves[i].severity;
+		if (!c->id || !c->evidence)
+			goto err_free;
+	}
+	return p;
+err_free:
+	pb_package_free(p);
+	return NULL;
+}
+
+Parallax__V1__Finding *scan_pb_finding(const struct scan_finding *f)
+{
+	Parallax__V1__Finding *pf = malloc(sizeof(*pf));
+
+	if (!pf)
+		return NULL;
+	parallax__v1__finding__init(pf);
+	pf->type = (Parallax__V1__FindingType)f->type;
+	pf->severity = (Parallax__V1__Severity)f->severity;
+	pf->path = fixdup(f->path);
+	pf->inner = fixdup(f->inner);
+	pf->sha256 = fixdup(f->sha256);
+	pf->layer_digest = fixdup("");
+	if (f->type == SCAN_FINDING_PACKAGE) {
+		pf->detail_case = PARALLAX__V1__FINDING__DETAIL_PACKAGE;
+		pf->package = pb_package(f);
+	}
+	if (!pf->path || !pf->inner || !pf->sha256 || !pf->layer_digest ||
+	    (f->type == SCAN_FINDING_PACKAGE && !pf->package)) {
+		scan_pb_finding_free(pf);
+		return NULL;
+	}
+	return pf;
+}
+
+/* ---- batches --------------------------------------------------------- */
+
+int scan_batcher_init(struct scan_batcher *b, struct px_client *client,
+		      size_t max_findings, int send_wait_ms)
+{
+	memset(b, 0, sizeof(*b));
+	b->client = client;
+	b->max_findings = max_findings ? max_findings : 500;
+	b->send_wait_ms = send_wait_ms;
+	b->findings = calloc(b->max_findings, sizeof(*b->findings));
+	return b->findings ? 0 : -ENOMEM;
+}
+
+static void drop_queued(struct scan_batcher *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		scan_pb_finding_free(b->findings[i]);
+	b->n = 0;
+}
+
+void scan_batcher_destroy(struct scan_batcher *b)
+{
+	drop_queued(b);
+	free(b->findings);
+	b->findings = NULL;
+}
+
+/*
+ * Hands <n> findings (and <report>, may be NULL) to the client as one
+ * batch, waiting (by flushing) while its pending bound is reached, at most
+ * send_wait_ms in all.  A batch too large for one message (hostile archives
+ * can make very long inner paths) is split in halves, the report riding on
+ * the last part.
+ */
+static int send_batch(struct scan_batcher *b, Parallax__V1__Finding **f,
+		      size_t n, Parallax__V1__ScanReport *report)
+{
+	Parallax__V1__Batch batch = PARALLAX__V1__BATCH__INIT;
+	int waited = 0, err;
+
+	batch.n_findings = n;
+	batch.findings = f;
+	batch.scan = report;
+	for (;;) {
+		err = px_client_send(b->client, &batch, NULL);
+		if (err != -ENOBUFS || waited >= b->send_wait_ms)
+			break;
+		px_client_flush(b->client, 1000);
+		waited += 1000;
+	}
+	if (err == -EMSGSIZE && n > 1) {
+		int second;
+
+		err = send_batch(b, f, n / 2, NULL);
+		second = send_batch(b, f + n / 2, n - n / 2, report);
+		return second ? second : err;
+	}
+	if (err) {
+		b->send_errors++;
+		px_error("scan", "batch not queued", "findings=%zu err=%s", n,
+			 px_q(strerror(-err)));
+		return err;
+	}
+	b->batches_sent++;
+	return 0;
+}
+
+int scan_batcher_flush(struct scan_batcher *b,
+		       Parallax__V1__ScanReport *report)
+{
+	int err;
+
+	if (!b->n && !report)
+		return 0;
+	err = send_batch(b, b->findings, b->n, report);
+	drop_queued(b);
+	return err;
+}
+
+int scan_batcher_emit(void *arg, const struct scan_finding *f)
+{
+	struct scan_batcher *b = arg;
+	Parallax__V1__Finding *pf = scan_pb_finding(f);
+
+	if (!pf)
+		return -ENOMEM;
+	b->findings[b->n++] = pf;
+	if (b->n < b->max_findings)
+		return 0;
+	return scan_batcher_flush(b, NULL);
+}

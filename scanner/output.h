@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The scanner's two sinks: JSON lines on a stdio stream (--format jsonl),
+ * and parallax.v1 batches streamed to the collector through px_client.
+ */
+#ifndef PX_SCAN_OUTPUT_H
+#define PX_SCAN_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "parallax.pb-c.h"
+#include "scan.h"
+#include "transport.h"
+
+/* ---- JSON lines ------------------------------------------------------ */
+
+/* Writes <s> as a JSON string literal, quotes included (see output.c for
+ * how bytes that are not UTF-8 are written). */
+void scan_json_str(FILE *out, const char *s);
+
+/* A sink whose arg is the FILE * to write to: one object per finding, one
+ * line each, flushed per line. */
+int scan_jsonl_emit(void *arg, const struct scan_finding *f);
+
+/*
+ * A copy of <s> that is valid UTF-8: every byte that is not part of a valid
+ * sequence becomes the code point U+0080..U+00FF of the same value (as
+ * scan_json_str writes it).  NULL when out of memory.
+ */
+char *scan_utf8_fix(const char *s);
+
+/* ---- batches to the collector ---------------------------------------- */
+
+struct scan_batcher {
+	struct px_client *client;
+	size_t max_findings;            /* findings per batch */
+	int send_wait_ms;               /* how long to wait for room */
+	Parallax__V1__Finding **findings;
+	size_t n;
+	uint64_t batches_sent;
+	uint64_t send_errors;
+};
+
+/* Prepares <b> to send through <client> (borrowed).  -ENOMEM. */
+int scan_batcher_init(struct scan_batcher *b, struct px_client *client,
+		      size_t max_findings, int send_wait_ms);
+void scan_batcher_destroy(struct scan_batcher *b);
+
+/* A sink whose arg is a struct scan_batcher: queues a deep copy of the
+ * finding, sending the batch when it is full. */
+int scan_batcher_emit(void *arg, const struct scan_finding *f);
+
+/* Sends what is queued with <report> (borrowed, may be NULL) on the batch:
+ * the batch that closes one scan.  0 or -errno. */
+int scan_batcher_flush(struct scan_batcher *b,
+		       Parallax__V1__ScanReport *report);
+
+/* Converts <f> into a newly allocated protobuf finding (all strings
+ * copied and made valid UTF-8); free with scan_pb_finding_free().  NULL when
+ * out of memory. */
+Parallax__V1__Finding *scan_pb_finding(const struct scan_finding *f);
+void scan_pb_finding_free(Parallax__V1__Finding *pf);
+
+#endif

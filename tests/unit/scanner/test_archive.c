@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The archive reader: nesting and how it is named, content-based
+ * recognition, and hostile input (corrupt, truncated, too deep, too big),
+ * with archives built in the test by libarchive's writer around the real
+ * log4j-core 2.14.1 jar of the fixtures.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "scan.h"
+
+#define CORE "org.apache.logging.log4j:log4j-core"
+#define ALL4 "CVE-2021-44228,CVE-2021-44832,CVE-2021-45046,CVE-2021-45105"
+
+static uint8_t *core_jar(size_t *len)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/true-hits/log4j-core-2.14.1.jar",
+		 fixture_samples());
+	return slurp(path, len);
+}
+
+/* Writes <data> to <dir>/<name>. */
+static void put(const char *dir, const char *name, const void *data,
+		size_t len)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	spit(path, data, len);
+}
+
+/* outer.ear > app.war > WEB-INF/lib/log4j-core-2.14.1.jar, in memory. */
+static uint8_t *nested_ear(size_t *len)
+{
+	size_t jlen, wlen;
+	uint8_t *jar = core_jar(&jlen), *war, *ear;
+
+	war = zip_one("WEB-INF/lib/log4j-core-2.14.1.jar", jar, jlen, &wlen);
+	ear = zip_one("app.war", war, wlen, len);
+	free(jar);
+	free(war);
+	return ear;
+}
+
+START_TEST(a_jar_in_a_war_in_an_ear_is_named_by_its_inner_path)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	const struct kept *f;
+	char dir[64], hex[65];
+	size_t len;
+	uint8_t *ear = nested_ear(&len);
+
+	temp_dir(dir);
+	put(dir, "outer.ear", ear, len);
+	sha256_hex_of(ear, len, hex);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	f = keeper_find(&k, CORE);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->inner, "app.war!/WEB-INF/lib/log4j-core-2.14.1.jar");
+	ck_assert_ptr_nonnull(strstr(f->path, "/outer.ear"));
+	ck_assert_str_eq(f->sha256, hex);
+	ck_assert_str_eq(f->version, "2.14.1");
+	ck_assert_str_eq(f->cves, ALL4);
+	ck_assert_uint_eq(ctx.stats.archives, 3);
+	ck_assert_uint_eq(ctx.stats.errors, 0);
+	free(ear);
+	remove_tree(dir);
+}
+END_TEST
+
+START_TEST(archives_are_recognised_by_content_not_name)
+{
+	static const char prefix[] = "#!/bin/sh\nexec java -jar \"$0\"\n";
+	struct scan_ctx ctx;
+	static struct keeper k;
+	char dir[64];
+	size_t jlen, zlen, i;
+	uint8_t *jar = core_jar(&jlen), *exe, *zip;
+
+	temp_dir(dir);
+	put(dir, "no-extension", jar, jlen);
+	exe = malloc(sizeof(prefix) + jlen);
+	ck_assert_ptr_nonnull(exe);
+	memcpy(exe, prefix, sizeof(prefix) - 1);
+	memcpy(exe + sizeof(prefix) - 1, jar, jlen);
+	put(dir, "selfexec.jar", exe, sizeof(prefix) - 1 + jlen);
+	zip = zip_one("blob.bin", jar, jlen, &zlen);
+	put(dir, "holder.zip", zip, zlen);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_uint_eq(k.n, 3);
+	for (i = 0; i < k.n; i++) {
+		ck_assert_str_eq(k.items[i].name, CORE);
+		ck_assert_str_eq(k.items[i].cves, ALL4);
+		if (strstr(k.items[i].path, "holder.zip"))
+			ck_assert_str_eq(k.items[i].inner, "blob.bin");
+		else
+			ck_assert_str_eq(k.items[i].inner, "");
+	}
+	ck_assert_uint_eq(ctx.stats.errors, 0);
+	free(jar);
+	free(exe);
+	free(zip);
+	remove_tree(dir);
+}
+END_TEST
+
+START_TEST(corrupt_and_truncated_archives_are_reported_and_the_walk_goes_on)
+{
+	static const char garbage[] = "PK\003\004 this is not a zip at all";
+	struct scan_ctx ctx;
+	static struct keeper k;
+	const struct kept *f;
+	char dir[64];
+	size_t jlen, wlen;
+	uint8_t *jar = core_jar(&jlen), *war;
+
+	temp_dir(dir);
+	put(dir, "a-random.jar", "\x01\x02 random bytes", 15);
+	put(dir, "b-garbage.jar", garbage, sizeof(garbage));
+	put(dir, "c-truncated.jar", jar, jlen / 2);
+	war = zip_one("WEB-INF/lib/half.jar", jar, jlen / 2, &wlen);
+	put(dir, "d-holds-truncated.war", war, wlen);
+	put(dir, "e-good.jar", jar, jlen);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_uint_eq(ctx.stats.corrupt, 4);
+	ck_assert_uint_ge(ctx.stats.errors, 4);
+	ck_assert_uint_eq(ctx.stats.files, 5);
+	ck_assert_uint_eq(k.n, 1);
+	f = &k.items[0];
+	ck_assert_ptr_nonnull(strstr(f->path, "/e-good.jar"));
+	ck_assert_str_eq(f->cves, ALL4);
+	free(jar);
+	free(war);
+	remove_tree(dir);
+}
+END_TEST
+
+/* Wraps the jar in <levels> zips (z1.zip outermost ... so the jar sits at
+ * depth levels + 1) and writes it as <dir>/deep.zip. */
+static void deep_zip(const char *dir, int levels)
+{
+	char name[32];
+	size_t len, nlen;
+	uint8_t *cur = core_jar(&len), *next;
+	int i;
+
+	next = zip_one("log4j-core.jar", cur, len, &nlen);
+	free(cur);
+	cur = next;
+	len = nlen;
+	for (i = levels - 1; i >= 1; i--) {
+		snprintf(name, sizeof(name), "z%d.zip", i);
+		next = zip_one(name, cur, len, &nlen);
+		free(cur);
+		cur = next;
+		len = nlen;
+	}
+	put(dir, "deep.zip", cur, len);
+	free(cur);
+}
+
+START_TEST(nesting_within_the_depth_limit_is_followed)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	const struct kept *f;
+	char dir[64];
+
+	temp_dir(dir);
+	deep_zip(dir, 4);    /* deep.zip > z1 > z2 > z3 > log4j-core.jar */
+	keeper_ctx(&ctx, &k);
+	ctx.limits.max_depth = 5;
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	f = keeper_find(&k, CORE);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->inner,
+			 "z1.zip!/z2.zip!/z3.zip!/log4j-core.jar");
+	ck_assert_uint_eq(ctx.stats.depth_limited, 0);
+	remove_tree(dir);
+}
+END_TEST
+
+START_TEST(nesting_past_the_depth_limit_is_reported_not_followed)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	char dir[64];
+
+	temp_dir(dir);
+	deep_zip(dir, 4);
+	keeper_ctx(&ctx, &k);
+	ctx.limits.max_depth = 3;
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_ptr_null(keeper_find(&k, CORE));
+	ck_assert_uint_eq(ctx.stats.depth_limited, 1);
+	ck_assert_uint_ge(ctx.stats.errors, 1);
+	ck_assert_uint_eq(ctx.stats.archives, 3);
+	remove_tree(dir);
+}
+END_TEST
+
+START_TEST(an_entry_over_the_byte_budget_is_reported_and_skipped)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	char dir[64];
+	size_t jlen, wlen;
+	uint8_t *jar = core_jar(&jlen), *war;
+
+	temp_dir(dir);
+	war = zip_one("WEB-INF/lib/log4j-core.jar", jar, jlen, &wlen);
+	put(dir, "app.war", war, wlen);
+	put(dir, "plain.jar", jar, jlen);
+	keeper_ctx(&ctx, &k);
+	ctx.limits.max_entry_bytes = 256 * 1024;
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_uint_eq(ctx.stats.budget_hits, 1);
+	ck_assert_uint_ge(ctx.stats.errors, 1);
+	/* the jar on disk is read in place, so it is still found */
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_ptr_nonnull(strstr(k.items[0].path, "/plain.jar"));
+	free(jar);
+	free(war);
+	remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_bomb_is_stopped_by_the_per_file_budget)
+{
+	const size_t big = 64u << 20;   /* inflates to 64 MiB per entry */
+	const char *names[3] = { "a.jar", "b.jar", "c.jar" };
+	const uint8_t *data[3];
+	size_t lens[3], zlen;
+	struct scan_ctx ctx;
+	static struct keeper k;
+	char dir[64];
+	uint8_t *zeros = calloc(1, big), *zip;
+
+	ck_assert_ptr_nonnull(zeros);
+	data[0] = data[1] = data[2] = zeros;
+	lens[0] = lens[1] = lens[2] = big;
+	zip = zip_build(3, names, data, lens, &zlen);
+	free(zeros);
+	ck_assert_uint_lt(zlen, big / 64);
+	temp_dir(dir);
+	put(dir, "bomb.zip", zip, zlen);
+	keeper_ctx(&ctx, &k);
+	ctx.limits.max_archive_bytes = 100u << 20;
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_uint_eq(ctx.stats.budget_hits, 1);
+	ck_assert_uint_eq(k.n, 0);
+	free(zip);
+	remove_tree(dir);
+}
+END_TEST
+
+static Suite *archive_suite(void)
+{
+	Suite *s = suite_create("scanner-archive");
+	TCase *tc = tcase_create("archive");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, a_jar_in_a_war_in_an_ear_is_named_by_its_inner_path);
+	tcase_add_test(tc, archives_are_recognised_by_content_not_name);
+	tcase_add_test(tc,
+		       corrupt_and_truncated_archives_are_reported_and_the_walk_goes_on);
+	tcase_add_test(tc, nesting_within_the_depth_limit_is_followed);
+	tcase_add_test(tc, nesting_past_the_depth_limit_is_reported_not_followed);
+	tcase_add_test(tc, an_entry_over_the_byte_budget_is_reported_and_skipped);
+	tcase_add_test(tc, a_bomb_is_stopped_by_the_per_file_budget);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(archive_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The directory walk: what it enters, what it refuses (symlinks, fifos,
+ * sockets), how it names what it finds, and its answer for a root it
+ * cannot read.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "scan.h"
+
+#define CORE "org.apache.logging.log4j:log4j-core"
+
+/* Copies the 2.14.1 sample to <path>. */
+static void put_core(const char *path)
+{
+	char src[4096];
+	size_t len;
+	uint8_t *jar;
+
+	snprintf(src, sizeof(src), "%s/true-hits/log4j-core-2.14.1.jar",
+		 fixture_samples());
+	jar = slurp(src, &len);
+	spit(path, jar, len);
+	free(jar);
+}
+
+START_TEST(files_in_subdirectories_are_found_and_named_from_the_root)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	char dir[64], path[4096], root[128];
+
+	temp_dir(dir);
+	snprintf(path, sizeof(path), "%s/opt", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/opt/app", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/opt/app/log4j-core.jar", dir);
+	put_core(path);
+	snprintf(root, sizeof(root), "%s/", dir);   /* trailing slash */
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, root), 0);
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_str_eq(k.items[0].path, path);
+	ck_assert_str_eq(k.items[0].inner, "");
+	ck_assert_uint_eq(ctx.stats.files, 1);
+	remove_tree(dir);
+}
+END_TEST
+
+START_TEST(symlinks_fifos_and_sockets_are_skipped_silently)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct scan_ctx ctx;
+	static struct keeper k;
+	char dir[64], outside[64], path[4096], target[128];
+	int sock;
+
+	temp_dir(dir);
+	temp_dir(outside);
+	snprintf(path, sizeof(path), "%s/real.jar", outside);
+	put_core(path);
+	snprintf(path, sizeof(path), "%s/link.jar", dir);
+	snprintf(target, sizeof(target), "%s/real.jar", outside);
+	ck_assert_int_eq(symlink(target, path), 0);
+	snprintf(path, sizeof(path), "%s/linkdir", dir);
+	ck_assert_int_eq(symlink(outside, path), 0);
+	snprintf(path, sizeof(path), "%s/fifo.jar", dir);
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock.jar", dir);
+	sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(sock, 0);
+	ck_assert_int_eq(bind(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_uint_eq(k.n, 0);
+	ck_assert_uint_eq(ctx.stats.files, 0);
+	ck_assert_uint_eq(ctx.stats.errors, 0);
+	close(sock);
+	remove_tree(dir);
+	remove_tree(outside);
+}
+END_TEST
+
+START_TEST(a_single_file_can_be_the_root)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	char dir[64], path[4096];
+
+	temp_dir(dir);
+	snprintf(path, sizeof(path), "%s/one.jar", dir);
+	put_core(path);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, path), 0);
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_str_eq(k.items[0].path, path);
+	ck_assert_str_eq(k.items[0].name, CORE);
+	remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_missing_root_is_an_error_for_the_caller)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, "/nonexistent/px-scan-root"),
+			 -ENOENT);
+	ck_assert_uint_eq(k.n, 0);
+}
+END_TEST
+
+START_TEST(a_plain_file_without_archive_name_or_magic_is_ignored)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	char dir[64], path[4096];
+
+	temp_dir(dir);
+	snprintf(path, sizeof(path), "%s/readme.txt", dir);
+	spit(path, "hello\n", 6);
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	spit(path, "", 0);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_uint_eq(ctx.stats.files, 2);
+	ck_assert_uint_eq(ctx.stats.archives, 0);
+	ck_assert_uint_eq(ctx.stats.errors, 0);
+	remove_tree(dir);
+}
+END_TEST
+
+/*
+ * Scans <dir> in a child that cannot read what mode 000 protects (root
+ * drops to nobody first), and returns its stats through a pipe.
+ */
+static void scan_unprivileged(const char *dir, struct scan_stats *out)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	int fds[2], st;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (geteuid() == 0 &&
+		    (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(3);
+		keeper_ctx(&ctx, &k);
+		if (scan_walk_root(&ctx, dir) != 0)
+			_exit(4);
+		ctx.stats.findings = k.n;
+		if (write(fds[1], &ctx.stats, sizeof(ctx.stats)) !=
+		    (ssize_t)sizeof(ctx.stats))
+			_exit(5);
+		_exit(0);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], out, sizeof(*out)), sizeof(*out));
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+START_TEST(unreadable_files_and_directories_are_counted_and_skipped)
+{
+	struct scan_stats stats;
+	char dir[64], path[4096];
+
+	temp_dir(dir);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/locked.jar", dir);
+	put_core(path);
+	ck_assert_int_eq(chmod(path, 0), 0);
+	snprintf(path, sizeof(path), "%s/locked-dir", dir);
+	ck_assert_int_eq(mkdir(path, 0), 0);
+	snprintf(path, sizeof(path), "%s/open.jar", dir);
+	put_core(path);
+	scan_unprivileged(dir, &stats);
+	ck_assert_uint_eq(stats.errors, 2);
+	ck_assert_uint_eq(stats.files, 1);
+	ck_assert_uint_eq(stats.findings, 1);
+	remove_tree(dir);
+}
+END_TEST
+
+static Suite *walk_suite(void)
+{
+	Suite *s = suite_create("scanner-walk");
+	TCase *tc = tcase_create("walk");
+
+	tcase_add_test(tc,
+		       files_in_subdirectories_are_found_and_named_from_the_root);
+	tcase_add_test(tc, symlinks_fifos_and_sockets_are_skipped_silently);
+	tcase_add_test(tc, a_single_file_can_be_the_root);
+	tcase_add_test(tc, a_missing_root_is_an_error_for_the_caller);
+	tcase_add_test(tc, a_plain_file_without_archive_name_or_magic_is_ignored);
+	tcase_add_test(tc,
+		       unreadable_files_and_directories_are_counted_and_skipped);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(walk_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
