@@ -54,7 +54,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = '\0';
-	px_debug("libbpf", "libbpf", "text=%s", px_q(line));
+	px_debug("libbpf", "libbpf", "text=%s",
+		 px_q(strncmp(line, "libbpf: ", 8) ? line : line + 8));
 	return 0;
 }
 
@@ -107,6 +108,24 @@ int agent_probe_preflight(char *err, size_t errlen)
 	return 0;
 }
 
+/* What to tell the user when the kernel refuses to load a program. */
+static const char *load_hint(int rc)
+{
+	switch (rc) {
+	case -EPERM:
+	case -EACCES:
+		return "the kernel refused BPF: run as root (or with CAP_BPF+CAP_PERFMON+CAP_SYS_RESOURCE) outside a lockdown=confidentiality kernel";
+	case -ENOSYS:
+		return "this kernel has no BPF system call (CONFIG_BPF_SYSCALL=y is needed)";
+	case -EINVAL:
+	case -ENOTSUP:
+	case -ESRCH:
+		return "this kernel lacks BTF-typed tracepoints or ring buffers (Linux 5.8+ with CONFIG_DEBUG_INFO_BTF=y is needed); run with --log-level debug for the verifier log";
+	default:
+		return "run with --log-level debug for libbpf's and the verifier's log";
+	}
+}
+
 static int on_ringbuf(void *ctx, void *data, size_t len)
 {
 	struct agent_probe *p = ctx;
@@ -117,48 +136,75 @@ static int on_ringbuf(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* Loads the artifact iterator, falling back to the variant without
- * bpf_d_path when the verifier refuses the helper. */
-static int load_artifacts(struct agent_probe *p, char *err, size_t errlen)
+/* Opens and loads the artifact object with one of its two file iterators:
+ * the one that calls bpf_d_path, or its twin without. */
+static int load_files_variant(struct agent_probe *p, bool dpath)
 {
+	struct bpf_program *want, *other;
 	int rc;
 
 	p->arts = px_artifacts__open();
 	if (!p->arts)
-		goto err_open;
-	bpf_program__set_autoload(p->arts->progs.px_iter_files_noname, false);
-	rc = px_artifacts__load(p->arts);
-	if (rc == 0) {
-		p->files_prog = p->arts->progs.px_iter_files;
-		p->has_dpath = true;
-		return 0;
-	}
-	px_warn(MOD, "bpf_d_path refused in iterator, paths from /proc",
-		"err=%d", rc);
-	px_artifacts__destroy(p->arts);
-
-	p->arts = px_artifacts__open();
-	if (!p->arts)
-		goto err_open;
-	bpf_program__set_autoload(p->arts->progs.px_iter_files, false);
+		return -errno;
+	want = dpath ? p->arts->progs.px_iter_files :
+		       p->arts->progs.px_iter_files_noname;
+	other = dpath ? p->arts->progs.px_iter_files_noname :
+			p->arts->progs.px_iter_files;
+	bpf_program__set_autoload(other, false);
 	rc = px_artifacts__load(p->arts);
 	if (rc < 0) {
-		snprintf(err, errlen, "loading the artifact iterator failed: %s",
-			 strerror(-rc));
+		px_artifacts__destroy(p->arts);
+		p->arts = NULL;
 		return rc;
 	}
-	p->files_prog = p->arts->progs.px_iter_files_noname;
+	p->files_prog = want;
+	p->has_dpath = dpath;
 	return 0;
+}
 
-err_open:
-	rc = -errno;
-	snprintf(err, errlen, "opening the artifact iterator failed: %s",
-		 strerror(-rc));
+/* Loads the artifact iterator, falling back to the variant without
+ * bpf_d_path when the verifier refuses the helper. */
+static int load_artifacts(struct agent_probe *p, bool try_dpath, char *err,
+			  size_t errlen)
+{
+	int rc;
+
+	if (try_dpath) {
+		rc = load_files_variant(p, true);
+		if (rc == 0)
+			return 0;
+		px_warn(MOD, "bpf_d_path refused in iterator, paths from /proc",
+			"err=%s", px_q(strerror(-rc)));
+	}
+	rc = load_files_variant(p, false);
+	if (rc < 0)
+		snprintf(err, errlen, "loading the artifact iterator failed: %s: %s",
+			 strerror(-rc), load_hint(rc));
 	return rc;
 }
 
-int agent_probe_open(struct agent_probe **out, agent_probe_event_fn fn,
-		     void *arg, char *err, size_t errlen)
+/* Attaches exec, fork and exit; the skeleton's destroy detaches them. */
+static int attach_tracepoints(struct px_process *proc)
+{
+	struct bpf_program *progs[] = {
+		proc->progs.px_exec, proc->progs.px_fork, proc->progs.px_exit,
+	};
+	struct bpf_link **links[] = {
+		&proc->links.px_exec, &proc->links.px_fork, &proc->links.px_exit,
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		*links[i] = bpf_program__attach(progs[i]);
+		if (!*links[i])
+			return -errno;
+	}
+	return 0;
+}
+
+int agent_probe_open(struct agent_probe **out,
+		     const struct agent_probe_opts *opts,
+		     agent_probe_event_fn fn, void *arg, char *err,
+		     size_t errlen)
 {
 	struct agent_probe *p;
 	int rc;
@@ -180,27 +226,25 @@ int agent_probe_open(struct agent_probe **out, agent_probe_event_fn fn,
 			 strerror(-rc));
 		goto err_free;
 	}
+	if (opts->ringbuf_bytes)
+		bpf_map__set_max_entries(p->proc->maps.events,
+					 opts->ringbuf_bytes);
 	rc = px_process__load(p->proc);
 	if (rc < 0) {
-		snprintf(err, errlen,
-			 "loading the process programs failed: %s (run with --log-level debug for the verifier log)",
-			 strerror(-rc));
+		snprintf(err, errlen, "loading the process programs failed: %s: %s",
+			 strerror(-rc), load_hint(rc));
 		goto err_destroy_proc;
 	}
-	rc = load_artifacts(p, err, errlen);
+	rc = load_artifacts(p, opts->try_dpath, err, errlen);
 	if (rc < 0)
 		goto err_destroy_arts;
 
 	/* Attach the tracepoints; the iterators attach per pass. */
-	p->proc->links.px_exec = bpf_program__attach(p->proc->progs.px_exec);
-	p->proc->links.px_fork = bpf_program__attach(p->proc->progs.px_fork);
-	p->proc->links.px_exit = bpf_program__attach(p->proc->progs.px_exit);
-	if (!p->proc->links.px_exec || !p->proc->links.px_fork ||
-	    !p->proc->links.px_exit) {
-		rc = -errno;
+	rc = attach_tracepoints(p->proc);
+	if (rc < 0) {
 		snprintf(err, errlen,
-			 "attaching the sched tracepoints failed: %s",
-			 strerror(-rc));
+			 "attaching the sched tracepoints failed: %s: %s",
+			 strerror(-rc), load_hint(rc));
 		goto err_destroy_arts;
 	}
 

@@ -29,12 +29,23 @@ typedef void (*agent_probe_file_fn)(void *arg, const struct px_file_rec *rec);
  */
 int agent_probe_preflight(char *err, size_t errlen);
 
+struct agent_probe_opts {
+	/* Try the file iterator that calls bpf_d_path first; without it (or
+	 * when the kernel refuses it) paths come from /proc. */
+	bool try_dpath;
+	/* Ring buffer size: a power of two, at least a page; 0 for the
+	 * default PX_RINGBUF_BYTES. */
+	uint32_t ringbuf_bytes;
+};
+
 /*
  * Opens, loads and attaches the programs; ring buffer records go to <fn>.
  * Returns 0 and the handle in <out>, or -errno with libbpf's reason in <err>.
  */
-int agent_probe_open(struct agent_probe **out, agent_probe_event_fn fn,
-		     void *arg, char *err, size_t errlen);
+int agent_probe_open(struct agent_probe **out,
+		     const struct agent_probe_opts *opts,
+		     agent_probe_event_fn fn, void *arg, char *err,
+		     size_t errlen);
 
 /* Detaches every program and frees everything.  Accepts NULL. */
 void agent_probe_close(struct agent_probe *p);

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Batching and JSON output of the agent's events.
+ *
+ * The queue is a ring of event pointers bounded by queue_max_events.  A
+ * flush sends batches of up to batch_max_events from its head; when the
+ * client answers -ENOBUFS (the collector is slow or away) the events stay
+ * where they are and later events queue behind them until the ring is full,
+ * past which new events are dropped and counted.
+ *
+ * XXX: no spool yet; events beyond the ring are lost while the collector is
+ * away for long.
+ */
+#include "emit.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define MOD "emit"
+
+struct agent_emit {
+	struct agent_emit_config cfg;
+	Parallax__V1__Event **ring;
+	size_t head;			/* oldest */
+	size_t count;
+	struct agent_emit_stats st;
+};
+
+struct agent_emit *agent_emit_new(const struct agent_emit_config *cfg)
+{
+	struct agent_emit *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	if (!e->cfg.batch_max_events)
+		e->cfg.batch_max_events = 256;
+	if (!e->cfg.queue_max_events)
+		e->cfg.queue_max_events = 65536;
+	if (e->cfg.queue_max_events < e->cfg.batch_max_events)
+		e->cfg.queue_max_events = e->cfg.batch_max_events;
+	e->ring = calloc(e->cfg.queue_max_events, sizeof(*e->ring));
+	if (!e->ring) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Frees the <n> oldest queued events. */
+static void drop_head(struct agent_emit *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		agent_ev_free(e->ring[e->head]);
+		e->ring[e->head] = NULL;
+		e->head = (e->head + 1) % e->cfg.queue_max_events;
+	}
+	e->count -= n;
+}
+
+void agent_emit_free(struct agent_emit *e)
+{
+	if (!e)
+		return;
+	drop_head(e, e->count);
+	free(e->ring);
+	free(e);
+}
+
+void agent_emit_event(struct agent_emit *e, Parallax__V1__Event *ev)
+{
+	size_t tail;
+
+	if (!ev)
+		return;
+	e->st.events++;
+	if (e->cfg.json_out) {
+		agent_emit_json(e->cfg.json_out, ev);
+		fflush(e->cfg.json_out);	/* readers follow line by line */
+		agent_ev_free(ev);
+		return;
+	}
+	if (e->count == e->cfg.queue_max_events) {
+		e->st.dropped++;
+		agent_ev_free(ev);
+		return;
+	}
+	tail = (e->head + e->count) % e->cfg.queue_max_events;
+	e->ring[tail] = ev;
+	e->count++;
+	if (e->count >= e->cfg.batch_max_events)
+		agent_emit_flush(e);
+}
+
+/* Sends one batch of the oldest <n> events; 0 or the client's -errno. */
+static int send_batch(struct agent_emit *e, size_t n)
+{
+	Parallax__V1__Batch b = PARALLAX__V1__BATCH__INIT;
+	Parallax__V1__Event **evs = malloc(n * sizeof(*evs));
+	int rc;
+
+	if (!evs)
+		return -ENOBUFS;	/* retried at the next flush */
+	for (size_t i = 0; i < n; i++)
+		evs[i] = e->ring[(e->head + i) % e->cfg.queue_max_events];
+	b.n_events = n;
+	b.events = evs;
+	rc = px_client_send(e->cfg.client, &b, NULL);
+	free(evs);
+	if (rc == -ENOBUFS)
+		return rc;
+	if (rc < 0) {
+		px_warn(MOD, "batch refused by the client, events dropped",
+			"events=%zu err=%s", n, px_q(strerror(-rc)));
+		e->st.dropped += n;
+	} else {
+		e->st.batches++;
+	}
+	drop_head(e, n);
+	return 0;
+}
+
+int agent_emit_flush(struct agent_emit *e)
+{
+	while (e->count && !e->cfg.json_out) {
+		size_t n = e->count < e->cfg.batch_max_events ?
+				   e->count : e->cfg.batch_max_events;
+
+		if (send_batch(e, n) == -ENOBUFS)
+			return -ENOBUFS;
+	}
+	if (e->cfg.json_out)
+		fflush(e->cfg.json_out);
+	return 0;
+}
+
+void agent_emit_get_stats(const struct agent_emit *e,
+			  struct agent_emit_stats *st)
+{
+	*st = e->st;
+	st->queued = e->count;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* Prints ,"<key>":"<value>" */
+static void kv_str(FILE *f, const char *key, const char *val)
+{
+	fprintf(f, ",\"%s\":", key);
+	json_str(f, val);
+}
+
+static void kv_u64(FILE *f, const char *key, uint64_t v)
+{
+	fprintf(f, ",\"%s\":%" PRIu64, key, v);
+}
+
+static void kv_i64(FILE *f, const char *key, int64_t v)
+{
+	fprintf(f, ",\"%s\":%" PRId64, key, v);
+}
+
+static void kv_bool(FILE *f, const char *key, bool v)
+{
+	fprintf(f, ",\"%s\":%s", key, v ? "true" : "false");
+}
+
+static void json_ref(FILE *f, const char *prefix,
+		     const Parallax__V1__ProcessRef *r)
+{
+	char key[32];
+
+	if (!r)
+		return;
+	snprintf(key, sizeof(key), "%spid", prefix);
+	kv_u64(f, key, r->pid);
+	snprintf(key, sizeof(key), "%sstart_time_ns", prefix);
+	kv_u64(f, key, r->start_time_ns);
+	snprintf(key, sizeof(key), "%sexec_id", prefix);
+	kv_str(f, key, r->exec_id);
+}
+
+static void json_exec(FILE *f, const Parallax__V1__ProcessExec *x)
+{
+	json_ref(f, "", x->proc);
+	kv_u64(f, "ppid", x->ppid);
+	kv_str(f, "parent_exec_id", x->parent_exec_id);
+	kv_str(f, "exe", x->exe);
+	fputs(",\"argv\":[", f);
+	for (size_t i = 0; i < x->n_argv; i++) {
+		if (i)
+			fputc(',', f);
+		json_str(f, x->argv[i]);
+	}
+	fputc(']', f);
+	kv_bool(f, "argv_truncated", x->argv_truncated);
+	kv_str(f, "comm", x->comm);
+	kv_u64(f, "uid", x->uid);
+	kv_u64(f, "euid", x->euid);
+	kv_u64(f, "loginuid", x->loginuid);
+	kv_u64(f, "cgroup_id", x->cgroup_id);
+	kv_str(f, "container_id", x->container_id);
+	kv_u64(f, "mnt_ns", x->mnt_ns);
+	kv_u64(f, "pid_ns", x->pid_ns);
+	kv_bool(f, "from_snapshot", x->from_snapshot);
+}
+
+static const char *load_kind_name(Parallax__V1__LoadKind k)
+{
+	switch (k) {
+	case PARALLAX__V1__LOAD_KIND__LOAD_KIND_OPEN_FILE:
+		return "OPEN_FILE";
+	case PARALLAX__V1__LOAD_KIND__LOAD_KIND_MAPPED:
+		return "MAPPED";
+	case PARALLAX__V1__LOAD_KIND__LOAD_KIND_CLASS:
+		return "CLASS";
+	default:
+		return "UNSPECIFIED";
+	}
+}
+
+static void json_artifact(FILE *f, const Parallax__V1__ArtifactLoaded *a)
+{
+	json_ref(f, "", a->proc);
+	kv_str(f, "path", a->path);
+	kv_u64(f, "dev", a->dev);
+	kv_u64(f, "inode", a->inode);
+	kv_u64(f, "size", a->size);
+	kv_i64(f, "mtime_ns", a->mtime_ns);
+	kv_str(f, "sha256", a->sha256);
+	kv_str(f, "kind", load_kind_name(a->kind));
+	kv_str(f, "error", a->error);
+	if (a->class_name && *a->class_name)
+		kv_str(f, "class_name", a->class_name);
+}
+
+static void json_health(FILE *f, const Parallax__V1__AgentHealth *h)
+{
+	kv_u64(f, "ringbuf_drops", h->ringbuf_drops);
+	kv_u64(f, "events_total", h->events_total);
+	kv_u64(f, "hash_errors", h->hash_errors);
+	kv_u64(f, "spool_dropped", h->spool_dropped);
+	fprintf(f, ",\"cpu_share\":%.4f", h->cpu_share);
+	kv_u64(f, "rss_bytes", h->rss_bytes);
+	kv_u64(f, "processes_tracked", h->processes_tracked);
+	fprintf(f, ",\"events_per_s\":%.2f", h->events_per_s);
+}
+
+void agent_emit_json(FILE *f, const Parallax__V1__Event *ev)
+{
+	switch (ev->kind_case) {
+	case PARALLAX__V1__EVENT__KIND_EXEC:
+		fprintf(f, "{\"type\":\"exec\",\"ts_ns\":%" PRIu64, ev->ts_ns);
+		json_exec(f, ev->exec);
+		break;
+	case PARALLAX__V1__EVENT__KIND_FORK:
+		fprintf(f, "{\"type\":\"fork\",\"ts_ns\":%" PRIu64, ev->ts_ns);
+		json_ref(f, "", ev->fork->proc);
+		json_ref(f, "parent_", ev->fork->parent);
+		break;
+	case PARALLAX__V1__EVENT__KIND_EXIT:
+		fprintf(f, "{\"type\":\"exit\",\"ts_ns\":%" PRIu64, ev->ts_ns);
+		json_ref(f, "", ev->exit->proc);
+		kv_i64(f, "exit_code", ev->exit->exit_code);
+		break;
+	case PARALLAX__V1__EVENT__KIND_ARTIFACT:
+		fprintf(f, "{\"type\":\"artifact\",\"ts_ns\":%" PRIu64,
+			ev->ts_ns);
+		json_artifact(f, ev->artifact);
+		break;
+	case PARALLAX__V1__EVENT__KIND_HEALTH:
+		fprintf(f, "{\"type\":\"health\",\"ts_ns\":%" PRIu64,
+			ev->ts_ns);
+		json_health(f, ev->health);
+		break;
+	default:
+		fprintf(f, "{\"type\":\"other\",\"ts_ns\":%" PRIu64, ev->ts_ns);
+		break;
+	}
+	fputs("}\n", f);
+}
+
+/* ---- building events ---------------------------------------------------- */
+
+Parallax__V1__Event *agent_ev_new(uint64_t ts_ns,
+				  Parallax__V1__Event__KindCase kind)
+{
+	Parallax__V1__Event *ev = malloc(sizeof(*ev));
+	void *inner;
+
+	if (!ev)
+		return NULL;
+	parallax__v1__event__init(ev);
+	ev->ts_ns = ts_ns;
+
+#define INNER(type, init, field)                                              \
+	do {                                                                  \
+		type *m = malloc(sizeof(*m));                                 \
+		if (m)                                                        \
+			init(m);                                              \
+		ev->field = m;                                                \
+		inner = m;                                                    \
+	} while (0)
+
+	switch (kind) {
+	case PARALLAX__V1__EVENT__KIND_EXEC:
+		INNER(Parallax__V1__ProcessExec,
+		      parallax__v1__process_exec__init, exec);
+		break;
+	case PARALLAX__V1__EVENT__KIND_FORK:
+		INNER(Parallax__V1__ProcessFork,
+		      parallax__v1__process_fork__init, fork);
+		break;
+	case PARALLAX__V1__EVENT__KIND_EXIT:
+		INNER(Parallax__V1__ProcessExit,
+		      parallax__v1__process_exit__init, exit);
+		break;
+	case PARALLAX__V1__EVENT__KIND_ARTIFACT:
+		INNER(Parallax__V1__ArtifactLoaded,
+		      parallax__v1__artifact_loaded__init, artifact);
+		break;
+	case PARALLAX__V1__EVENT__KIND_HEALTH:
+		INNER(Parallax__V1__AgentHealth,
+		      parallax__v1__agent_health__init, health);
+		break;
+	default:
+		inner = NULL;
+		break;
+	}
+#undef INNER
+
+	if (!inner) {
+		free(ev);
+		return NULL;
+	}
+	ev->kind_case = kind;
+	return ev;
+}
+
+Parallax__V1__ProcessRef *agent_ev_ref(uint32_t pid, uint64_t start_time,
+				       const char *exec_id)
+{
+	Parallax__V1__ProcessRef *r = malloc(sizeof(*r));
+
+	if (!r)
+		return NULL;
+	parallax__v1__process_ref__init(r);
+	r->pid = pid;
+	r->start_time_ns = start_time;
+	r->exec_id = agent_ev_str(exec_id);
+	return r;
+}
+
+char *agent_ev_str(const char *s)
+{
+	char *d = strdup(s ? s : "");
+
+	return d ? d : (char *)protobuf_c_empty_string;
+}
+
+void agent_ev_free(Parallax__V1__Event *ev)
+{
+	if (ev)
+		protobuf_c_message_free_unpacked(&ev->base, NULL);
+}
