@@ -119,7 +119,7 @@ static void copy_error(struct coll_pg *pg, const char *msg)
 	while (n > 0 && (pg->errbuf[n - 1] == '\n' || pg->errbuf[n - 1] == ' '))
 		pg->errbuf[--n] = '\0';
 	for (char *p = pg->errbuf; *p != '\0'; p++)
-		if (*p == '\n')
+		if (*p == '\n' || *p == '\t')
 			*p = ' ';
 }
 

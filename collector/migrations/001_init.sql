@@ -206,9 +206,12 @@ SELECT f.host_id, f.path, f.inner_path, f.type, f.ecosystem, f.name,
 	f.id
 FROM findings f;
 
--- Correlations whose process is alive and still holds the artifact.
+-- Correlations whose process is alive and still holds the artifact.  The
+-- command line comes from the process when known (its exec may have arrived
+-- after the load).
 CREATE VIEW v_loaded_now AS
-SELECT c.host_id, c.pid, c.exec_id, c.exe, c.cmdline, c.path, c.inner_path,
+SELECT c.host_id, c.pid, c.exec_id, coalesce(p.exe, c.exe) AS exe,
+	coalesce(p.cmdline, c.cmdline) AS cmdline, c.path, c.inner_path,
 	c.sha256, c.type, c.name, c.version, c.cve, c.severity,
 	c.loaded_since, c.first_seen, c.last_seen, c.finding_id,
 	c.finding_host_id, p.container_id

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The statements of one ingest transaction (see ingest.c for the order).
+ *
+ * Parameters: $1 host_id, $2 source_id, $3 boot_id, $4 seq, then one array
+ * per column, unnested into rows (findings: $1 host_id, $2 source_id, then
+ * the arrays; every parameter must appear, or its type is unknown).  Correlation happens here, in SQL, inside
+ * the batch's transaction: a load joins the findings about the same bytes
+ * (sha256, on any host) or the same file (host_id and path, when the two
+ * digests do not disagree); a finding joins the live loads the same way.
+ * Only findings worth an alarm correlate: a CVE, or a secret, PII or malware
+ * hit (a package without a known CVE does not).
+ */
+#ifndef COLL_INGEST_SQL_H
+#define COLL_INGEST_SQL_H
+
+#define SQL_MATCH(l, f)                                                      \
+	"((" l ".sha256 IS NOT NULL AND " f ".sha256 = " l ".sha256) OR ("    \
+	f ".host_id = " l ".host_id AND " f ".path = " l ".path AND ("       \
+	f ".sha256 IS NULL OR " l ".sha256 IS NULL OR "                      \
+	f ".sha256 = " l ".sha256)))"
+
+#define SQL_RELEVANT(f) "(" f ".cve <> '' OR " f ".type <> 'package')"
+
+#define SQL_CORR_INSERT                                                      \
+	"INSERT INTO correlations AS c (host_id, exec_id, path, finding_id, " \
+	"finding_host_id, pid, exe, cmdline, inner_path, sha256, type, name, " \
+	"version, cve, severity, loaded_since) "                             \
+	"SELECT l.host_id, l.exec_id, l.path, f.id, f.host_id, l.pid, "      \
+	"p.exe, p.cmdline, f.inner_path, coalesce(l.sha256, f.sha256), "     \
+	"f.type, f.name, f.version, f.cve, f.severity, l.first_seen "
+
+#define SQL_CORR_UPSERT                                                      \
+	" ON CONFLICT (host_id, exec_id, path, finding_id) DO UPDATE SET "   \
+	"pid = excluded.pid, exe = coalesce(excluded.exe, c.exe), "          \
+	"cmdline = coalesce(excluded.cmdline, c.cmdline), "                  \
+	"sha256 = excluded.sha256, severity = excluded.severity, "           \
+	"last_seen = now(), loaded_now = true, ended_at = NULL"
+
+/* The high-water mark: advances only when seq is above it; no row
+ * returned means the batch is a duplicate. */
+static const char SQL_HWM[] =
+	"INSERT INTO sources AS s (host_id, source_id, boot_id, seq, kind, "
+	"version, peer) VALUES ($1::text, $2::text, $3::text, $4::bigint, "
+	"$5::text, $6::text, $7::text) "
+	"ON CONFLICT (host_id, source_id, boot_id) DO UPDATE SET "
+	"seq = excluded.seq, version = excluded.version, "
+	"peer = excluded.peer, last_seen = now() "
+	"WHERE s.seq < excluded.seq RETURNING s.seq";
+
+/* A scanner reports a snapshot's host without kernel facts: keep those
+ * an agent reported. */
+static const char SQL_HOST[] =
+	"INSERT INTO hosts AS h (host_id, hostname, kernel, os, arch, "
+	"kernel_boot_id) VALUES ($1::text, $2::text, $3::text, $4::text, "
+	"$5::text, $6::text) "
+	"ON CONFLICT (host_id) DO UPDATE SET "
+	"hostname = coalesce(nullif(excluded.hostname, ''), h.hostname), "
+	"kernel = coalesce(nullif(excluded.kernel, ''), h.kernel), "
+	"os = coalesce(nullif(excluded.os, ''), h.os), "
+	"arch = coalesce(nullif(excluded.arch, ''), h.arch), "
+	"kernel_boot_id = coalesce(nullif(excluded.kernel_boot_id, ''), "
+	"h.kernel_boot_id), last_seen = now()";
+
+#define SQL_EVENT_COLS                                                       \
+	"INSERT INTO events (ts, host_id, kind, exec_id, pid, detail, "      \
+	"source_id, boot_id, seq) "
+
+static const char SQL_EXEC[] =
+	"WITH t AS (SELECT * FROM unnest($5::bigint[], $6::text[], "
+	"$7::int[], $8::bigint[], $9::int[], $10::text[], $11::text[], "
+	"$12::text[], $13::bool[], $14::text[], $15::bigint[], $16::bigint[], "
+	"$17::bigint[], $18::numeric[], $19::text[], $20::numeric[], "
+	"$21::numeric[], $22::bool[]) AS t(ts_ns, exec_id, pid, start_ns, "
+	"ppid, parent_exec_id, exe, argv, argv_truncated, comm, uid, euid, "
+	"loginuid, cgroup_id, container_id, mnt_ns, pid_ns, from_snapshot)), "
+	"ev AS (" SQL_EVENT_COLS
+	"SELECT coalesce(px_ts(ts_ns), now()), $1::text, 'exec', exec_id, pid, "
+	"jsonb_strip_nulls(jsonb_build_object('exe', exe, 'argv', "
+	"argv::text[], 'ppid', ppid, 'parent_exec_id', "
+	"nullif(parent_exec_id, ''), 'uid', uid, 'euid', euid, 'comm', comm, "
+	"'container_id', nullif(container_id, ''), 'from_snapshot', "
+	"from_snapshot)), $2::text, $3::text, $4::bigint FROM t) "
+	"INSERT INTO processes AS p (host_id, exec_id, pid, ppid, "
+	"parent_exec_id, start_time_ns, exe, argv, cmdline, argv_truncated, "
+	"comm, uid, euid, loginuid, cgroup_id, container_id, mnt_ns, pid_ns, "
+	"from_snapshot, started_at, last_seen) "
+	"SELECT DISTINCT ON (exec_id) $1::text, exec_id, pid, ppid, "
+	"nullif(parent_exec_id, ''), start_ns, exe, argv::text[], "
+	"array_to_string(argv::text[], ' '), argv_truncated, comm, uid, euid, "
+	"loginuid, cgroup_id, nullif(container_id, ''), mnt_ns, pid_ns, "
+	"from_snapshot, coalesce(px_ts(ts_ns), now()), now() "
+	"FROM t ORDER BY exec_id, ts_ns DESC "
+	"ON CONFLICT (host_id, exec_id) DO UPDATE SET pid = excluded.pid, "
+	"ppid = excluded.ppid, "
+	"parent_exec_id = coalesce(excluded.parent_exec_id, p.parent_exec_id), "
+	"exe = excluded.exe, argv = excluded.argv, cmdline = excluded.cmdline, "
+	"argv_truncated = excluded.argv_truncated, comm = excluded.comm, "
+	"uid = excluded.uid, euid = excluded.euid, "
+	"loginuid = excluded.loginuid, cgroup_id = excluded.cgroup_id, "
+	"container_id = excluded.container_id, mnt_ns = excluded.mnt_ns, "
+	"pid_ns = excluded.pid_ns, from_snapshot = excluded.from_snapshot, "
+	"started_at = coalesce(p.started_at, excluded.started_at), "
+	"last_seen = now()";
+
+/* A forked child runs its parent's image until it execs. */
+static const char SQL_FORK[] =
+	"WITH t AS (SELECT * FROM unnest($5::bigint[], $6::text[], "
+	"$7::int[], $8::bigint[], $9::text[], $10::int[]) AS t(ts_ns, "
+	"exec_id, pid, start_ns, parent_exec_id, ppid)), "
+	"ev AS (" SQL_EVENT_COLS
+	"SELECT coalesce(px_ts(ts_ns), now()), $1::text, 'fork', exec_id, pid, "
+	"jsonb_build_object('ppid', ppid, 'parent_exec_id', parent_exec_id), "
+	"$2::text, $3::text, $4::bigint FROM t) "
+	"INSERT INTO processes (host_id, exec_id, pid, ppid, parent_exec_id, "
+	"start_time_ns, exe, argv, cmdline, comm, uid, euid, loginuid, "
+	"cgroup_id, container_id, mnt_ns, pid_ns, started_at, last_seen) "
+	"SELECT DISTINCT ON (t.exec_id) $1::text, t.exec_id, t.pid, t.ppid, "
+	"nullif(t.parent_exec_id, ''), t.start_ns, pp.exe, pp.argv, "
+	"pp.cmdline, pp.comm, pp.uid, pp.euid, pp.loginuid, pp.cgroup_id, "
+	"pp.container_id, pp.mnt_ns, pp.pid_ns, "
+	"coalesce(px_ts(t.ts_ns), now()), now() "
+	"FROM t LEFT JOIN processes pp ON pp.host_id = $1::text "
+	"AND pp.exec_id = t.parent_exec_id ORDER BY t.exec_id "
+	"ON CONFLICT (host_id, exec_id) DO NOTHING";
+
+/* Loads of a process already known to have exited are stored as history
+ * (unloaded at its exit) and do not correlate. */
+static const char SQL_ARTIFACT[] =
+	"WITH t AS (SELECT * FROM unnest($5::bigint[], $6::text[], "
+	"$7::int[], $8::text[], $9::numeric[], $10::numeric[], $11::bigint[], "
+	"$12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[]) "
+	"AS t(ts_ns, exec_id, pid, path, dev, inode, size, mtime_ns, sha256, "
+	"load_kind, error, class_name)), "
+	"ev AS (" SQL_EVENT_COLS
+	"SELECT coalesce(px_ts(ts_ns), now()), $1::text, 'artifact', exec_id, "
+	"pid, jsonb_strip_nulls(jsonb_build_object('path', path, 'sha256', "
+	"nullif(sha256, ''), 'dev', dev, 'inode', inode, 'size', size, "
+	"'load_kind', load_kind, 'error', nullif(error, ''), 'class_name', "
+	"nullif(class_name, ''))), $2::text, $3::text, $4::bigint FROM t), "
+	"l AS (INSERT INTO artifacts_loaded AS a (host_id, exec_id, pid, path, "
+	"sha256, dev, inode, size, mtime, load_kind, hash_error, first_seen, "
+	"last_seen, unloaded_at) "
+	"SELECT DISTINCT ON (t.exec_id, t.path) $1::text, t.exec_id, t.pid, "
+	"t.path, nullif(t.sha256, ''), t.dev, t.inode, t.size, "
+	"px_ts(t.mtime_ns), t.load_kind, nullif(t.error, ''), "
+	"coalesce(px_ts(t.ts_ns), now()), coalesce(px_ts(t.ts_ns), now()), "
+	"p.exited_at FROM t LEFT JOIN processes p ON p.host_id = $1::text "
+	"AND p.exec_id = t.exec_id "
+	"ORDER BY t.exec_id, t.path, (t.sha256 = ''), t.ts_ns "
+	"ON CONFLICT (host_id, exec_id, path) DO UPDATE SET pid = excluded.pid, "
+	"sha256 = coalesce(excluded.sha256, a.sha256), dev = excluded.dev, "
+	"inode = excluded.inode, size = excluded.size, mtime = excluded.mtime, "
+	"hash_error = excluded.hash_error, "
+	"last_seen = greatest(a.last_seen, excluded.last_seen), "
+	"unloaded_at = excluded.unloaded_at RETURNING a.*) "
+	SQL_CORR_INSERT
+	"FROM l JOIN findings f ON " SQL_MATCH("l", "f") " "
+	"LEFT JOIN processes p ON p.host_id = l.host_id "
+	"AND p.exec_id = l.exec_id "
+	"WHERE l.unloaded_at IS NULL AND " SQL_RELEVANT("f")
+	SQL_CORR_UPSERT;
+
+static const char SQL_FINDING[] =
+	"WITH t AS (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], "
+	"$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
+	"$11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) "
+	"AS t(type, path, inner_path, sha256, layer_digest, ecosystem, name, "
+	"version, purl, cve, severity, evidence, fingerprint)), "
+	"f AS (INSERT INTO findings AS f (host_id, path, inner_path, type, "
+	"ecosystem, name, version, cve, fingerprint, sha256, layer_digest, "
+	"purl, severity, evidence, source_id) "
+	"SELECT DISTINCT ON (path, inner_path, type, ecosystem, name, version, "
+	"cve, fingerprint) $1::text, path, inner_path, type, ecosystem, name, "
+	"version, cve, fingerprint, nullif(sha256, ''), "
+	"nullif(layer_digest, ''), nullif(purl, ''), severity, evidence, "
+	"$2::text FROM t ORDER BY path, inner_path, type, ecosystem, name, "
+	"version, cve, fingerprint "
+	"ON CONFLICT (host_id, path, inner_path, type, ecosystem, name, "
+	"version, cve, fingerprint) DO UPDATE SET sha256 = excluded.sha256, "
+	"layer_digest = excluded.layer_digest, purl = excluded.purl, "
+	"severity = excluded.severity, evidence = excluded.evidence, "
+	"source_id = excluded.source_id, last_seen = now() RETURNING f.*) "
+	SQL_CORR_INSERT
+	"FROM f JOIN artifacts_loaded l ON " SQL_MATCH("l", "f") " "
+	"AND l.unloaded_at IS NULL "
+	"LEFT JOIN processes p ON p.host_id = l.host_id "
+	"AND p.exec_id = l.exec_id "
+	"WHERE " SQL_RELEVANT("f") SQL_CORR_UPSERT;
+
+/* An exit ends the process's loads and correlations; they stay as
+ * history with their end time. */
+static const char SQL_EXIT[] =
+	"WITH t AS (SELECT * FROM unnest($5::bigint[], $6::text[], "
+	"$7::int[], $8::bigint[], $9::int[]) AS t(ts_ns, exec_id, pid, "
+	"start_ns, exit_code)), "
+	"ev AS (" SQL_EVENT_COLS
+	"SELECT coalesce(px_ts(ts_ns), now()), $1::text, 'exit', exec_id, pid, "
+	"jsonb_build_object('exit_code', exit_code), $2::text, $3::text, "
+	"$4::bigint FROM t), "
+	"p AS (INSERT INTO processes AS p (host_id, exec_id, pid, "
+	"start_time_ns, exited_at, exit_code, last_seen) "
+	"SELECT DISTINCT ON (exec_id) $1::text, exec_id, pid, start_ns, "
+	"coalesce(px_ts(ts_ns), now()), exit_code, now() FROM t "
+	"ORDER BY exec_id, ts_ns "
+	"ON CONFLICT (host_id, exec_id) DO UPDATE SET "
+	"exited_at = excluded.exited_at, exit_code = excluded.exit_code, "
+	"last_seen = now() RETURNING p.exec_id, p.exited_at), "
+	"a AS (UPDATE artifacts_loaded a SET unloaded_at = p.exited_at FROM p "
+	"WHERE a.host_id = $1::text AND a.exec_id = p.exec_id "
+	"AND a.unloaded_at IS NULL) "
+	"UPDATE correlations c SET loaded_now = false, ended_at = p.exited_at, "
+	"last_seen = now() FROM p WHERE c.host_id = $1::text "
+	"AND c.exec_id = p.exec_id AND c.ended_at IS NULL";
+
+/* Events that only go to the event log (network, health, MCP, policy). */
+static const char SQL_OTHER[] =
+	SQL_EVENT_COLS
+	"SELECT coalesce(px_ts(ts_ns), now()), $1::text, kind, exec_id, pid, "
+	"detail::jsonb, $2::text, $3::text, $4::bigint "
+	"FROM unnest($5::bigint[], $6::text[], $7::text[], $8::int[], "
+	"$9::text[]) AS t(ts_ns, kind, exec_id, pid, detail)";
+
+/* XXX: the report is stored, but findings of earlier scans of the same root
+ * that this scan did not repeat are not yet marked resolved. */
+static const char SQL_SCAN[] =
+	"INSERT INTO scans AS s (host_id, source_id, scan_id, root, "
+	"snapshot_kind, started_at, finished_at, files, bytes, findings, "
+	"errors) VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, "
+	"px_ts($6::bigint), px_ts($7::bigint), $8::bigint, $9::bigint, "
+	"$10::bigint, $11::bigint) "
+	"ON CONFLICT (host_id, scan_id) DO UPDATE SET root = excluded.root, "
+	"snapshot_kind = excluded.snapshot_kind, "
+	"started_at = excluded.started_at, finished_at = excluded.finished_at, "
+	"files = excluded.files, bytes = excluded.bytes, "
+	"findings = excluded.findings, errors = excluded.errors";
+
+#endif

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The ingest path against a real PostgreSQL: batches in, rows and acks out,
+ * high-water marks, correlation in both arrival orders, process exit, and a
+ * database restart in the middle of a run.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest_harness.h"
+
+#define ACK_COMMITTED PARALLAX__V1__ACK_STATUS__ACK_STATUS_COMMITTED
+#define ACK_DUPLICATE PARALLAX__V1__ACK_STATUS__ACK_STATUS_DUPLICATE
+#define ACK_REJECTED PARALLAX__V1__ACK_STATUS__ACK_STATUS_REJECTED
+
+#define SHA_LOG4J "6f0a1b7c33a2b6d6c1fb56ba3e4e3d8e8b4ef1f6a9d5d3c2b1a0f9e8d7c6b5a4"
+#define SHA_OTHER "1111111111111111111111111111111111111111111111111111111111111111"
+#define JAR "/opt/app/lib/log4j-core-2.14.1.jar"
+#define EXEC_A "node-1:boot:4242:5242"
+
+static struct tbatch *agent(uint64_t seq)
+{
+	return tb_new("node-1", "agent-node-1", "boot-a", seq, false);
+}
+
+static struct tbatch *scanner(const char *host, uint64_t seq)
+{
+	return tb_new(host, "scanner-1", "scan-boot", seq, true);
+}
+
+/* A JVM that has the jar open. */
+static struct tbatch *jvm_with_jar(uint64_t seq, const char *sha)
+{
+	struct tbatch *t = agent(seq);
+
+	tb_exec(t, 4242, EXEC_A, "/usr/bin/java", "-jar");
+	tb_load(t, 4242, EXEC_A, JAR, sha);
+	return t;
+}
+
+START_TEST(rows_land_for_an_agent_batch)
+{
+	struct tbatch *t = jvm_with_jar(1, SHA_LOG4J);
+
+	tb_net(t, 4242, EXEC_A);
+	ck_assert_int_eq(h_ingest(t, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM hosts WHERE host_id = 'node-1'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM processes WHERE cmdline = '/usr/bin/java -jar' AND exited_at IS NULL AND cgroup_id = 18446744073709551615"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM artifacts_loaded WHERE path = '" JAR "' AND sha256 = '" SHA_LOG4J "' AND unloaded_at IS NULL"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE host_id = 'node-1' AND seq = 1"), 3);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE kind = 'net' AND detail->>'remote_addr' = '127.0.0.1'"), 1);
+	ck_assert_int_eq(h_num("SELECT seq FROM sources WHERE source_id = 'agent-node-1' AND boot_id = 'boot-a'"), 1);
+}
+END_TEST
+
+START_TEST(a_replayed_seq_is_acked_duplicate_and_adds_no_rows)
+{
+	long events;
+
+	ck_assert_int_eq(h_ingest(jvm_with_jar(1, SHA_LOG4J), NULL, 0), ACK_COMMITTED);
+	events = h_num("SELECT count(*) FROM events");
+	ck_assert_int_eq(events, 2);
+	ck_assert_int_eq(h_ingest(jvm_with_jar(1, SHA_LOG4J), NULL, 0), ACK_DUPLICATE);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events"), events);
+
+	ck_assert_int_eq(h_ingest(jvm_with_jar(2, SHA_LOG4J), NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_ingest(jvm_with_jar(1, SHA_OTHER), NULL, 0), ACK_DUPLICATE);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events"), 2 * events);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM artifacts_loaded WHERE sha256 = '" SHA_OTHER "'"), 0);
+
+	/* A new boot of the source starts again at 1. */
+	ck_assert_int_eq(h_ingest(tb_new("node-1", "agent-node-1", "boot-b", 1, false), NULL, 0),
+			 ACK_COMMITTED);
+}
+END_TEST
+
+START_TEST(a_finding_then_a_load_of_the_same_bytes_correlates)
+{
+	struct tbatch *s = scanner("snapshot-host", 1);
+
+	tb_finding(s, "/srv/app/lib/log4j-core.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core",
+		   "2.14.1", "CVE-2021-44228");
+	ck_assert_int_eq(h_ingest(s, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 0);
+
+	/* Another host, another path, the same bytes. */
+	ck_assert_int_eq(h_ingest(jvm_with_jar(1, SHA_LOG4J), NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations WHERE host_id = 'node-1' AND finding_host_id = 'snapshot-host' AND cve = 'CVE-2021-44228' AND pid = 4242 AND cmdline = '/usr/bin/java -jar' AND loaded_now"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now WHERE path = '" JAR "'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_findings WHERE loaded_now"), 1);
+}
+END_TEST
+
+START_TEST(a_load_then_a_finding_of_the_same_bytes_correlates)
+{
+	struct tbatch *s = scanner("snapshot-host", 1);
+
+	ck_assert_int_eq(h_ingest(jvm_with_jar(1, SHA_LOG4J), NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 0);
+	tb_finding(s, "/srv/app/lib/log4j-core.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core",
+		   "2.14.1", "CVE-2021-44228");
+	tb_finding(s, "/srv/app/lib/log4j-core.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core",
+		   "2.14.1", "CVE-2021-45046");
+	/* No CVE: nothing to raise an alarm about. */
+	tb_finding(s, "/srv/app/lib/log4j-core.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-api",
+		   "2.14.1", NULL);
+	ck_assert_int_eq(h_ingest(s, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings"), 3);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now WHERE host_id = 'node-1' AND pid = 4242"), 2);
+	ck_assert_int_eq(h_num("SELECT count(DISTINCT cve) FROM correlations"), 2);
+}
+END_TEST
+
+START_TEST(a_load_without_digest_matches_a_finding_by_host_and_path)
+{
+	struct tbatch *s = scanner("node-1", 1);
+
+	ck_assert_int_eq(h_ingest(jvm_with_jar(1, ""), NULL, 0), ACK_COMMITTED);
+	tb_finding(s, JAR, "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core", "2.14.1",
+		   "CVE-2021-44228");
+	tb_finding(s, "/elsewhere.jar", "", SHA_OTHER, "x:y", "1", "CVE-2000-0001");
+	ck_assert_int_eq(h_ingest(s, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations WHERE path = '" JAR "' AND sha256 = '" SHA_LOG4J "'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 1);
+}
+END_TEST
+
+START_TEST(a_process_exit_clears_loaded_now_and_keeps_history)
+{
+	struct tbatch *s = scanner("snapshot-host", 1), *x, *late;
+
+	tb_finding(s, "/srv/a.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core", "2.14.1",
+		   "CVE-2021-44228");
+	ck_assert_int_eq(h_ingest(s, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_ingest(jvm_with_jar(1, SHA_LOG4J), NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now"), 1);
+
+	x = agent(2);
+	tb_exit(x, 4242, EXEC_A, 137);
+	ck_assert_int_eq(h_ingest(x, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now"), 0);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations WHERE NOT loaded_now AND ended_at IS NOT NULL"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM artifacts_loaded WHERE unloaded_at IS NOT NULL"), 1);
+	ck_assert_int_eq(h_num("SELECT exit_code FROM processes WHERE exec_id = '" EXEC_A "' AND exited_at IS NOT NULL"), 137);
+
+	/* A finding arriving after the exit finds nothing live. */
+	late = scanner("snapshot-host", 2);
+	tb_finding(late, "/srv/a.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core", "2.14.1",
+		   "CVE-2021-45046");
+	ck_assert_int_eq(h_ingest(late, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 1);
+}
+END_TEST
+
+START_TEST(a_whole_short_life_in_one_batch_ends_unloaded)
+{
+	struct tbatch *s = scanner("snapshot-host", 1), *t = jvm_with_jar(1, SHA_LOG4J);
+
+	tb_finding(s, "/srv/a.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core", "2.14.1",
+		   "CVE-2021-44228");
+	ck_assert_int_eq(h_ingest(s, NULL, 0), ACK_COMMITTED);
+	tb_exit(t, 4242, EXEC_A, 0);
+	ck_assert_int_eq(h_ingest(t, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations WHERE ended_at IS NOT NULL"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now"), 0);
+}
+END_TEST
+
+START_TEST(batches_survive_a_database_restart_without_loss_or_doubles)
+{
+	enum { N = 30 };
+	static struct ack_slot slot[N], again[N];
+	struct tbatch *t[N];
+
+	for (int i = 0; i < N; i++) {
+		t[i] = agent((uint64_t)i + 1);
+		tb_exec(t[i], 1000 + i, "node-1:boot:x", "/bin/sh", "-c");
+		tb_net(t[i], 1000 + i, "node-1:boot:x");
+		h_submit(tb_batch(t[i]), &slot[i]);
+	}
+	h_wait_acks(3);
+	ck_assert_int_lt(H.acked, N);
+	pgtmp_restart(&H.pg);
+	h_wait_acks(N);
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(slot[i].count, 1);
+		ck_assert_int_eq(slot[i].status, ACK_COMMITTED);
+	}
+	/* The assertion connection was cut by the restart too. */
+	PQfinish(H.db);
+	H.db = pgtmp_connect(H.dsn);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events"), 2 * N);
+	ck_assert_int_eq(h_num("SELECT count(DISTINCT seq) FROM events"), N);
+	ck_assert_int_eq(h_num("SELECT seq FROM sources"), N);
+
+	/* A source replaying everything after the restart doubles nothing. */
+	for (int i = 0; i < N; i++)
+		h_submit(tb_batch(t[i]), &again[i]);
+	h_wait_acks(2 * N);
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(again[i].status, ACK_DUPLICATE);
+		tb_free(t[i]);
+	}
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events"), 2 * N);
+}
+END_TEST
+
+START_TEST(an_invalid_batch_is_rejected_at_once)
+{
+	char detail[512];
+
+	ck_assert_int_eq(h_ingest(agent(0), detail, sizeof(detail)), ACK_REJECTED);
+	ck_assert_msg(strstr(detail, "seq") != NULL, "detail: %s", detail);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM sources"), 0);
+}
+END_TEST
+
+START_TEST(a_batch_the_database_refuses_is_rejected_and_the_next_commits)
+{
+	struct tbatch *bad = agent(1);
+	char detail[512];
+
+	tb_exec(bad, 7, "node-1:boot:7", "/tmp/\xff\xfe", "x");
+	ck_assert_int_eq(h_ingest(bad, detail, sizeof(detail)), ACK_REJECTED);
+	ck_assert_msg(strstr(detail, "SQLSTATE 22") != NULL, "detail: %s", detail);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM processes"), 0);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM sources"), 0);
+	ck_assert_int_eq(h_ingest(jvm_with_jar(2, SHA_LOG4J), NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM processes"), 1);
+}
+END_TEST
+
+static Suite *ingest_suite(void)
+{
+	Suite *s = suite_create("collector-ingest");
+	TCase *tc = tcase_create("ingest");
+
+	tcase_set_timeout(tc, 90);
+	tcase_add_unchecked_fixture(tc, h_cluster_up, h_cluster_down);
+	tcase_add_checked_fixture(tc, h_setup, h_teardown);
+	tcase_add_test(tc, rows_land_for_an_agent_batch);
+	tcase_add_test(tc, a_replayed_seq_is_acked_duplicate_and_adds_no_rows);
+	tcase_add_test(tc, a_finding_then_a_load_of_the_same_bytes_correlates);
+	tcase_add_test(tc, a_load_then_a_finding_of_the_same_bytes_correlates);
+	tcase_add_test(tc, a_load_without_digest_matches_a_finding_by_host_and_path);
+	tcase_add_test(tc, a_process_exit_clears_loaded_now_and_keeps_history);
+	tcase_add_test(tc, a_whole_short_life_in_one_batch_ends_unloaded);
+	tcase_add_test(tc, batches_survive_a_database_restart_without_loss_or_doubles);
+	tcase_add_test(tc, an_invalid_batch_is_rejected_at_once);
+	tcase_add_test(tc, a_batch_the_database_refuses_is_rejected_and_the_next_commits);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ingest_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
