@@ -12,7 +12,8 @@ PKGS=(
 	libuv1-dev libprotobuf-c-dev protobuf-c-compiler
 	libgrpc-dev libarchive-dev libpq-dev libssl-dev libyaml-dev
 	check postgresql postgresql-client openjdk-17-jdk-headless
-	zip unzip procps iproute2 python3
+	libhyperscan-dev libext2fs-dev e2fsprogs libsqlite3-dev libyara-dev
+	zip unzip procps iproute2 python3 openssl
 )
 
 if [ "$(id -u)" -ne 0 ]; then
