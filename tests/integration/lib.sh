@@ -88,7 +88,7 @@ px_start_collector() {
 	PX_PIDS+=("$PX_COLLECTOR_PID")
 	px_wait 120 "the collector to be ready (see $PX_WORK/collector.log)" \
 		grep -q 'msg="collector ready"' "$PX_WORK/collector.log"
-	PX_PORT=$(sed -n 's/.*msg="collector ready".* port=\([0-9]*\).*/\1/p' \
+	PX_PORT=$(sed -n 's/.*msg="collector ready" listen=[^ ]* port=\([0-9]*\).*/\1/p' \
 		"$PX_WORK/collector.log" | head -n 1)
 	[ -n "$PX_PORT" ] || px_die "no port in the collector's ready line"
 }
