@@ -137,14 +137,19 @@ px_start_jvm() {
 
 px_cli() { "$PX_CLI" --data-dir "$PX_DATA" "$@"; }
 
-# Succeeds when `parallax loaded` lists the JVM with the log4j-core jar.
-px_jvm_loaded() {
+# px_loaded_has PID [PATH]: succeeds when `parallax loaded` lists process
+# PID (holding PATH, when given).
+px_loaded_has() {
 	px_cli --json loaded | python3 -c '
 import json, sys
+pid, path = int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None
 rows = json.load(sys.stdin) or []
-sys.exit(0 if any(r["pid"] == int(sys.argv[1]) and r["path"] == sys.argv[2]
-                  for r in rows) else 1)' "$PX_JVM_PID" "$PX_CORE_JAR"
+sys.exit(0 if any(r["pid"] == pid and path in (None, r["path"])
+                  for r in rows) else 1)' "$@"
 }
+
+px_jvm_loaded() { px_loaded_has "$PX_JVM_PID" "$PX_CORE_JAR"; }
+px_not_loaded() { ! px_loaded_has "$@"; }
 
 # Stops pid $1 with SIGTERM and returns its exit status.
 px_stop() {
