@@ -16,14 +16,19 @@
  * deeper than max_depth, or a spent budget are logged once and counted as
  * errors, and the scan goes on with the next entry or the next file.
  *
- * XXX: entries whose data overlap (the "better zip bomb") are not detected
- * as such; libarchive reads entries sharing one offset once, and the
- * per-file budget bounds the rest, at the cost of inflating up to
- * max_archive_bytes.
+ * Before an archive is read, its central directory is checked on its own
+ * (zip_precheck): entries whose local data overlap (the "better zip bomb")
+ * make the whole archive refused, and entries whose declared inflated size
+ * is more than max_ratio times their compressed size (and over 1 MiB) are
+ * skipped.  Entry count (max_entries, all levels of one file) and wall time
+ * per file (max_file_ms) are checked as entries are read; a nested archive
+ * identical to one of its ancestors (a zip quine) is not entered.  Every
+ * such decision is an event (scan_event) as well as a log line.
  */
 #include "scan.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +37,13 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <openssl/evp.h>
 
+#include "host.h"
 #include "log.h"
 #include "log4j.h"
 #include "maven.h"
+#include "secrets.h"
 
 #define READ_CHUNK (64 * 1024)
 #define IDENT_MAX_BYTES (4u << 20)  /* classes, pom.properties, manifest */
@@ -51,12 +59,25 @@ struct src {
 	uint8_t *buf;
 };
 
+#define RATIO_MIN_BYTES (1u << 20)  /* smaller entries: any ratio */
+#define MAX_NESTED_CHAIN 64
+
+/* Entries the central directory check refused (names, usually none). */
+struct refused {
+	char **names;
+	size_t n;
+};
+
 /* One file on disk being read, with its nested archives. */
 struct arc_run {
 	struct scan_ctx *ctx;
 	struct scan_file *file;
 	uint64_t inflated;   /* bytes inflated so far, all levels */
-	bool spent;          /* max_archive_bytes reached: stop reading */
+	uint64_t entries;    /* entries seen so far, all levels */
+	bool spent;          /* a per-file limit reached: stop reading */
+	/* digests of the nested archives being read, outermost first */
+	uint8_t chain[MAX_NESTED_CHAIN][32];
+	size_t chain_len;
 };
 
 bool scan_is_zip_magic(const void *head, size_t len)
@@ -175,22 +196,179 @@ static struct archive *open_src(struct src *s, char *err, size_t errlen)
 	return NULL;
 }
 
-/* Logs and counts a problem with an archive or one of its entries. */
+/* Counts and reports as an event (which logs it) a problem with an archive or one
+ * of its entries; <kind> is the event's ("corrupt", "limit", ...). */
+static void report_kind(struct arc_run *run, const char *kind,
+			const char *inner, const char *what, const char *err)
+{
+	char ev[512];
+
+	run->ctx->stats.errors++;
+	snprintf(ev, sizeof(ev), "%s: %s", what, err);
+	scan_event(run->ctx, kind, ev, run->file->path, inner,
+		   run->file->layer_digest);
+}
+
 static void report(struct arc_run *run, const char *inner, const char *what,
 		   const char *err)
 {
-	struct scan_stats *st = &run->ctx->stats;
-
-	st->errors++;
-	px_warn("scan", what, "path=%s inner=%s err=%s",
-		px_q(run->file->path), px_q(inner), px_q(err));
+	report_kind(run, "limit", inner, what, err);
 }
 
 static void report_corrupt(struct arc_run *run, const char *inner,
 			   const char *err)
 {
 	run->ctx->stats.corrupt++;
-	report(run, inner, "archive unreadable", err);
+	report_kind(run, "corrupt", inner, "archive unreadable", err);
+}
+
+static char *join_inner(const char *parent, const char *name);
+
+/* ---- the central directory, checked before reading ------------------- */
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static ssize_t src_pread(const struct src *s, void *buf, size_t len,
+			 uint64_t off)
+{
+	if (off >= s->size)
+		return 0;
+	if (len > s->size - off)
+		len = (size_t)(s->size - off);
+	if (s->fd < 0) {
+		memcpy(buf, s->mem + off, len);
+		return (ssize_t)len;
+	}
+	return pread(s->fd, buf, len, (off_t)off);
+}
+
+struct cd_entry {
+	uint64_t off, csize;
+};
+
+static int cd_cmp(const void *a, const void *b)
+{
+	const struct cd_entry *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static void refused_free(struct refused *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->names[i]);
+	free(r->names);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool is_refused(const struct refused *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (!strcmp(r->names[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * Reads the central directory of <s> (archive <inner>): returns -EMLINK
+ * when entries overlap (a zip bomb; reported), -E2BIG past max_entries
+ * (reported), else 0 with the over-ratio entries in <r> (each reported).
+ * An archive whose directory cannot be found is left to libarchive.
+ */
+static int zip_precheck(struct arc_run *run, const struct src *s,
+			const char *inner, struct refused *r)
+{
+	uint8_t tail[EOCD_SEARCH], *cd = NULL, *e;
+	uint64_t tail_off = s->size > EOCD_SEARCH ? s->size - EOCD_SEARCH : 0;
+	uint64_t cd_off, cd_size, i, count;
+	struct cd_entry *ents = NULL;
+	ssize_t n = src_pread(s, tail, sizeof(tail), tail_off);
+	int ret = 0;
+	char msg[128];
+
+	for (i = n >= 22 ? (uint64_t)n - 22 + 1 : 0; i-- > 0;)
+		if (!memcmp(tail + i, "PK\5\6", 4))
+			break;
+	if (n < 22 || i == UINT64_MAX)
+		return 0;
+	count = le16(tail + i + 10);
+	cd_size = le32(tail + i + 12);
+	cd_off = le32(tail + i + 16);
+	if (count == 0xffff || cd_off == 0xffffffff || cd_size > s->size ||
+	    cd_off > s->size - cd_size || cd_size > (256u << 20))
+		return 0;       /* zip64 or a prefix: libarchive's job */
+	if (run->entries + count > run->ctx->limits.max_entries) {
+		snprintf(msg, sizeof(msg), "%" PRIu64 " entries", count);
+		run->ctx->stats.limit_hits++;
+		report(run, inner, "too many entries, archive skipped", msg);
+		return -E2BIG;
+	}
+	cd = malloc(cd_size + 1);
+	ents = calloc(count + 1, sizeof(*ents));
+	if (!cd || !ents || src_pread(s, cd, cd_size, cd_off) != (ssize_t)cd_size)
+		goto out_free;
+	for (i = 0, e = cd; i < count && e + 46 <= cd + cd_size; i++) {
+		uint64_t csize = le32(e + 20), usize = le32(e + 24);
+		size_t nl = le16(e + 28), xl = le16(e + 30), cl = le16(e + 32);
+
+		if (memcmp(e, "PK\1\2", 4) || e + 46 + nl > cd + cd_size)
+			break;
+		ents[i].off = le32(e + 42);
+		ents[i].csize = csize;
+		if (usize > RATIO_MIN_BYTES && csize != 0xffffffff &&
+		    usize != 0xffffffff &&
+		    usize / (csize ? csize : 1) > run->ctx->limits.max_ratio) {
+			char **nv = realloc(r->names, (r->n + 1) * sizeof(*nv));
+			char *name = strndup((const char *)e + 46, nl), *full;
+
+			if (nv && name) {
+				r->names = nv;
+				r->names[r->n++] = name;
+				full = join_inner(inner, name);
+				snprintf(msg, sizeof(msg), "ratio %" PRIu64 " > max_ratio %u",
+					 usize / (csize ? csize : 1),
+					 run->ctx->limits.max_ratio);
+				run->ctx->stats.limit_hits++;
+				report(run, full ? full : name,
+				       "entry compression ratio too high, skipped", msg);
+				free(full);
+			} else {
+				free(name);
+			}
+		}
+		e += 46 + nl + xl + cl;
+	}
+	qsort(ents, i, sizeof(*ents), cd_cmp);
+	for (count = 1; count < i; count++) {
+		/* a local header is 30 bytes at least, then the data */
+		if (ents[count - 1].csize != 0xffffffff &&
+		    ents[count - 1].off + 30 + ents[count - 1].csize >
+		    ents[count].off) {
+			run->ctx->stats.limit_hits++;
+			report_kind(run, "bomb", inner,
+				    "overlapping zip entries, archive skipped",
+				    "zip bomb");
+			ret = -EMLINK;
+			break;
+		}
+	}
+out_free:
+	free(cd);
+	free(ents);
+	return ret;
 }
 
 /* "<parent>!/<name>", or <name> at the top level.  NULL when out of
@@ -268,23 +446,64 @@ static void read_failed(struct arc_run *run, const char *inner, int err,
 }
 
 static int read_level(struct arc_run *run, struct archive *a,
-		      const char *inner, int depth);
+		      const char *inner, int depth, const struct refused *r);
+
+/* True when <buf> is the file itself or an archive it is nested in. */
+static bool is_recursive(struct arc_run *run, const uint8_t *buf,
+			 size_t len, uint8_t digest[32])
+{
+	char hex[PX_SHA256_HEX_LEN + 1], top[PX_SHA256_HEX_LEN + 1];
+	size_t i;
+
+	EVP_Digest(buf, len, digest, NULL, EVP_sha256(), NULL);
+	px_sha256_hex(digest, hex);
+	for (i = 0; i < run->chain_len; i++)
+		if (!memcmp(run->chain[i], digest, 32))
+			return true;
+	if (len != run->file->size)
+		return false;
+	if (!run->file->hashed) {
+		if (px_sha256_fd(run->file->fd, 0, top, NULL))
+			return false;
+		memcpy(run->file->sha256, top, sizeof(top));
+		run->file->hashed = true;
+	}
+	return !strcmp(run->file->sha256, hex);
+}
 
 /* Reads the nested archive <buf> as level <inner> at <depth>. */
 static void scan_nested(struct arc_run *run, const uint8_t *buf, size_t len,
 			const char *inner, int depth)
 {
 	struct src s = { .fd = -1, .mem = buf, .size = len };
+	struct refused r = { 0 };
 	struct archive *a;
+	uint8_t digest[32];
 	char err[256];
 
+	if (is_recursive(run, buf, len, digest)) {
+		run->ctx->stats.limit_hits++;
+		report_kind(run, "recursion", inner,
+			    "archive contains itself, not entered",
+			    "recursive archive");
+		return;
+	}
+	if (zip_precheck(run, &s, inner, &r)) {
+		refused_free(&r);
+		return;
+	}
 	a = open_src(&s, err, sizeof(err));
 	if (!a) {
 		report_corrupt(run, inner, err);
+		refused_free(&r);
 		return;
 	}
-	read_level(run, a, inner, depth);
+	if (run->chain_len < MAX_NESTED_CHAIN)
+		memcpy(run->chain[run->chain_len++], digest, 32);
+	read_level(run, a, inner, depth, &r);
+	run->chain_len--;
 	archive_read_free(a);
+	refused_free(&r);
 }
 
 /*
@@ -368,16 +587,61 @@ static int identify(struct arc_run *run, struct scan_level *lvl,
 	return run->spent ? -ECANCELED : 0;
 }
 
+/* Configuration-like entries, read for secrets and PII when asked
+ * (Spring Boot's BOOT-INF/classes/application.yml and the like). */
+static bool is_config_entry(const char *name)
+{
+	static const char *const exts[] = {
+		".properties", ".yml", ".yaml", ".xml", ".json", ".conf",
+		".cfg", ".ini", ".env", ".txt", ".pem", ".key", NULL,
+	};
+	size_t n = strlen(name), i;
+
+	for (i = 0; exts[i]; i++) {
+		size_t m = strlen(exts[i]);
+
+		if (n > m && strcasecmp(name + n - m, exts[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Reads a configuration entry and looks for secrets and PII in it. */
+static int entry_secrets(struct arc_run *run, struct scan_level *lvl,
+			 struct archive *a, const char *name)
+{
+	struct scan_level sub = *lvl;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256] = "", *inner = join_inner(lvl->inner, name);
+	int ret;
+
+	if (!inner)
+		return 0;
+	ret = read_rest(run, a, &buf, &len, IDENT_MAX_BYTES, err, sizeof(err));
+	if (ret && ret != -EFBIG) {
+		read_failed(run, inner, ret, err);
+	} else if (!ret) {
+		sub.inner = inner;
+		secrets_scan_level(&sub, buf, len);
+	}
+	free(buf);
+	free(inner);
+	return run->spent ? -ECANCELED : 0;
+}
+
 /* Routes one regular entry.  -ECANCELED stops the whole file. */
 static int entry(struct arc_run *run, struct scan_level *lvl,
 		 struct archive *a, struct archive_entry *e, int depth)
 {
-	const char *name = archive_entry_pathname_utf8(e);
+	/* the raw name first: the UTF-8 form costs a conversion per entry,
+	 * and in the C.UTF-8 locale parallax-scan sets they are the same */
+	const char *name = archive_entry_pathname(e);
 	bool want_data;
 	size_t n;
 
 	if (!name)
-		name = archive_entry_pathname(e);
+		name = archive_entry_pathname_utf8(e);
 	if (!name || !name[0])
 		return 0;
 	if (log4j_wants(name, &want_data)) {
@@ -393,7 +657,36 @@ static int entry(struct arc_run *run, struct scan_level *lvl,
 	n = strlen(name);
 	if (n > 6 && strcmp(name + n - 6, ".class") == 0)
 		return 0;
+	if (run->ctx->secrets &&
+	    (run->ctx->checks & (SCAN_CHECK_SECRETS | SCAN_CHECK_PII)) &&
+	    is_config_entry(name))
+		return entry_secrets(run, lvl, a, name);
 	return maybe_nested(run, lvl, a, e, name, depth);
+}
+
+/* Counts an entry and checks the per-file entry and time limits;
+ * -ECANCELED (reported) when the rest of the file is to be skipped. */
+static int limits_ok(struct arc_run *run, const char *inner)
+{
+	const struct scan_limits *lim = &run->ctx->limits;
+
+	if (++run->entries > lim->max_entries) {
+		run->ctx->stats.limit_hits++;
+		report(run, inner, "too many entries, rest of file skipped",
+		       "max_entries");
+		run->spent = true;
+		return -ECANCELED;
+	}
+	if (lim->max_file_ms && (run->entries & 63) == 0 &&
+	    px_now_ns() - run->file->started_ns >
+	    (uint64_t)lim->max_file_ms * 1000000ull) {
+		run->ctx->stats.limit_hits++;
+		report(run, inner, "file took too long, rest skipped",
+		       "max_file_ms");
+		run->spent = true;
+		return -ECANCELED;
+	}
+	return 0;
 }
 
 /*
@@ -403,7 +696,7 @@ static int entry(struct arc_run *run, struct scan_level *lvl,
  * when the budget ran out, -ENOMEM.
  */
 static int read_level(struct arc_run *run, struct archive *a,
-		      const char *inner, int depth)
+		      const char *inner, int depth, const struct refused *refused)
 {
 	struct scan_level lvl = { run->ctx, run->file, inner, NULL, NULL };
 	struct archive_entry *e;
@@ -427,7 +720,12 @@ static int read_level(struct arc_run *run, struct archive *a,
 		}
 		if (r == ARCHIVE_RETRY)
 			continue;
-		if (archive_entry_filetype(e) == AE_IFREG)
+		ret = limits_ok(run, inner);
+		if (ret)
+			break;
+		if (archive_entry_filetype(e) == AE_IFREG &&
+		    !(refused->n && archive_entry_pathname(e) &&
+		      is_refused(refused, archive_entry_pathname(e))))
 			ret = entry(run, &lvl, a, e, depth);
 	}
 	log4j_report(&lvl);
@@ -460,24 +758,40 @@ static bool has_zip_end(const struct scan_file *file)
 /* Reads <file> as the top level of an archive. */
 static int read_file_archive(struct scan_ctx *ctx, struct scan_file *file)
 {
-	struct arc_run run = { ctx, file, 0, false };
+	struct arc_run *run = calloc(1, sizeof(*run));
 	struct src s = { .fd = file->fd, .size = file->size };
+	struct refused r = { 0 };
 	struct archive *a;
 	char err[256];
 	int ret;
 
 	s.buf = malloc(READ_CHUNK);
-	if (!s.buf)
+	if (!s.buf || !run) {
+		free(s.buf);
+		free(run);
 		return -ENOMEM;
+	}
+	run->ctx = ctx;
+	run->file = file;
+	if (!file->started_ns)
+		file->started_ns = px_now_ns();
+	ret = zip_precheck(run, &s, "", &r);
+	if (ret) {
+		ret = 0;        /* refused and reported */
+		goto out_free;
+	}
 	a = open_src(&s, err, sizeof(err));
 	if (!a) {
-		report_corrupt(&run, "", err);
-		free(s.buf);
-		return -EIO;
+		report_corrupt(run, "", err);
+		ret = -EIO;
+		goto out_free;
 	}
-	ret = read_level(&run, a, "", 1);
+	ret = read_level(run, a, "", 1, &r);
 	archive_read_free(a);
+out_free:
+	refused_free(&r);
 	free(s.buf);
+	free(run);
 	return ret == -ECANCELED ? 0 : ret;
 }
 
@@ -498,8 +812,10 @@ int scan_archive_file(struct scan_ctx *ctx, struct scan_file *file)
 			px_q(file->path), px_q(strerror(err)));
 		return -err;
 	}
+	/* a jar behind a launcher script ("#!"): found by its end record */
 	if (scan_is_zip_magic(head, (size_t)n) ||
-	    (named && has_zip_end(file)))
+	    ((named || (n >= 2 && head[0] == '#' && head[1] == '!')) &&
+	     has_zip_end(file)))
 		return read_file_archive(ctx, file);
 	if (!named)
 		return 0;
@@ -507,5 +823,7 @@ int scan_archive_file(struct scan_ctx *ctx, struct scan_file *file)
 	ctx->stats.corrupt++;
 	px_warn("scan", "archive unreadable", "path=%s inner=\"\" err=%s",
 		px_q(file->path), px_q("not a zip archive"));
+	scan_event(ctx, "corrupt", "archive unreadable: not a zip archive",
+		   file->path, "", file->layer_digest);
 	return -EIO;
 }

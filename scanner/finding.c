@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "osv.h"
 
 static const char *const severity_names[] = {
 	[SCAN_SEV_NONE] = "none",
@@ -26,6 +27,10 @@ void scan_ctx_init(struct scan_ctx *ctx, const struct scan_sink *sink)
 	ctx->limits.max_depth = SCAN_DEFAULT_MAX_DEPTH;
 	ctx->limits.max_entry_bytes = SCAN_DEFAULT_MAX_ENTRY_BYTES;
 	ctx->limits.max_archive_bytes = SCAN_DEFAULT_MAX_ARCHIVE_BYTES;
+	ctx->limits.max_entries = SCAN_DEFAULT_MAX_ENTRIES;
+	ctx->limits.max_ratio = SCAN_DEFAULT_MAX_RATIO;
+	ctx->limits.max_file_ms = SCAN_DEFAULT_MAX_FILE_MS;
+	ctx->checks = SCAN_CHECK_PACKAGES;
 	ctx->sink = *sink;
 }
 
@@ -94,6 +99,10 @@ void scan_emit(struct scan_level *lvl, struct scan_finding *f)
 	f->path = lvl->file->path;
 	f->inner = lvl->inner;
 	f->sha256 = lvl->file->sha256;
+	f->layer_digest = lvl->file->layer_digest ? lvl->file->layer_digest : "";
+	if (ctx->advisories && f->type == SCAN_FINDING_PACKAGE &&
+	    osv_match(ctx->advisories, f) > 0)
+		scan_finding_settle(f);
 	ctx->stats.findings++;
 	if (f->severity > ctx->worst)
 		ctx->worst = f->severity;

@@ -229,7 +229,7 @@ add_cve(struct scan_finding *f, const char *id, enum scan_severity sev,
 	if (f->n_cves == SCAN_MAX_CVES)
 		return;
 	c = &f->cves[f->n_cves++];
-	c->id = id;
+	snprintf(c->id, sizeof(c->id), "%s", id);
 	c->severity = sev;
 	va_start(ap, fmt);
 	vsnprintf(c->evidence, sizeof(c->evidence), fmt, ap);

@@ -13,15 +13,23 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include "config.h"
 #include "host.h"
 #include "log.h"
+#include "malware.h"
+#include "osv.h"
 #include "output.h"
+#include "secrets.h"
+#include "snapshot.h"
+#include "yara_rules.h"
 #include "scan.h"
 #include "transport.h"
 
@@ -29,7 +37,14 @@
 #define EXIT_USAGE 2
 
 static const struct px_config_key config_keys[] = {
-	{ "scanner.format", "", "output: empty for batches to the collector, jsonl for JSON lines on stdout" },
+	{ "scanner.format", "", "output: empty for batches to the collector; jsonl, sarif (2.1.0) or cyclonedx (1.5 JSON) on stdout" },
+	{ "scanner.checks", "packages,secrets,pii,malware", "what to look for: packages,secrets,pii,malware (malware needs scanner.malware_sigs)" },
+	{ "scanner.advisories", NULL, "OSV advisories (directory of JSON files, or a zip of them) matched offline against every package" },
+	{ "scanner.malware_sigs", NULL, "ClamAV hash signatures: .hdb/.hsb files or directories, comma-separated" },
+	{ "scanner.yara_rules", NULL, "YARA rules file matched against every file (malware check; needs a build with libyara)" },
+	{ "scanner.secret_key_file", NULL, "key for the HMAC-SHA256 of secrets and PII (default: random per run, so hashes do not compare across runs)" },
+	{ "scanner.threads", "0", "scanning threads (0: one per core)" },
+	{ "scanner.progress", "auto", "progress bar on stderr: auto (when a terminal), always, never" },
 	{ "scanner.collector", "127.0.0.1:50551", "collector address (host:port)" },
 	{ "scanner.tls_ca", NULL, "CA certificate (PEM) for mutual TLS" },
 	{ "scanner.tls_cert", NULL, "client certificate (PEM) for mutual TLS" },
@@ -43,6 +58,9 @@ static const struct px_config_key config_keys[] = {
 	{ "scanner.max_depth", "16", "archive nesting depth read (the file itself is 1)" },
 	{ "scanner.max_entry_bytes", "256M", "inflated bytes read from one archive entry (k/M/G suffixes)" },
 	{ "scanner.max_archive_bytes", "2G", "inflated bytes read per file on disk, nested archives included" },
+	{ "scanner.max_entries", "1000000", "archive entries read per file on disk, nested archives included" },
+	{ "scanner.max_ratio", "1000", "inflated/compressed ratio above which an archive entry is a bomb, not read" },
+	{ "scanner.max_file_ms", "60000", "wall time per file on disk before the rest of it is skipped (0: none)" },
 	{ "log.level", "info", "error|warn|info|debug" },
 	{ NULL, NULL, NULL },
 };
@@ -53,6 +71,16 @@ static const struct {
 	const char *key;
 } flag_keys[] = {
 	{ "format", "scanner.format" },
+	{ "checks", "scanner.checks" },
+	{ "advisories", "scanner.advisories" },
+	{ "malware-sigs", "scanner.malware_sigs" },
+	{ "yara-rules", "scanner.yara_rules" },
+	{ "secret-key-file", "scanner.secret_key_file" },
+	{ "threads", "scanner.threads" },
+	{ "progress", "scanner.progress" },
+	{ "max-entries", "scanner.max_entries" },
+	{ "max-ratio", "scanner.max_ratio" },
+	{ "max-file-ms", "scanner.max_file_ms" },
 	{ "collector", "scanner.collector" },
 	{ "tls-ca", "scanner.tls_ca" },
 	{ "tls-cert", "scanner.tls_cert" },
@@ -72,8 +100,15 @@ static const struct {
 
 /* Settings after config file and flags are merged. */
 struct opts {
-	bool jsonl;
+	enum scan_format format;
 	bool snapshot_root;
+	unsigned int checks;
+	const char *advisories;
+	const char *malware_sigs;
+	const char *yara_rules;
+	const char *secret_key_file;
+	int64_t threads;
+	bool progress;
 	const char *collector;
 	const char *tls_ca, *tls_cert, *tls_key;
 	const char *host_id;
@@ -88,9 +123,22 @@ static void usage(FILE *out, const struct px_config *cfg)
 {
 	fprintf(out,
 		"usage: parallax-scan [options] PATH...\n"
-		"Scans directory snapshots (or single files) for Java packages and log4j CVEs.\n"
-		"Archives are recognised by content and read nested; symlinks are never followed.\n\n"
-		"  --format jsonl          print findings as JSON lines instead of sending them\n"
+		"Scans snapshots at rest without running anything in them: a directory\n"
+		"(a mounted disk snapshot), a container image (docker-save tar or OCI\n"
+		"image layout, layers applied with whiteouts), a raw ext2/3/4 image, or a\n"
+		"single file.  Finds OS packages (dpkg, apk, rpm sqlite), Java archives\n"
+		"(nested, log4j judged from its classes), Python and npm packages, secrets\n"
+		"and PII (reported as a keyed hash and masked preview, never the value),\n"
+		"and malware by ClamAV hash signatures.  Symlinks are never followed.\n\n"
+		"  --format FMT            jsonl, sarif or cyclonedx on stdout instead of\n"
+		"                          sending to the collector\n"
+		"  --checks LIST           packages,secrets,pii,malware (default: all)\n"
+		"  --advisories DIR|ZIP    OSV advisories matched offline\n"
+		"  --malware-sigs LIST     ClamAV .hdb/.hsb files or directories\n"
+		"  --yara-rules FILE       YARA rules (malware check)\n"
+		"  --secret-key-file FILE  key of the secrets' keyed hash (default: random)\n"
+		"  --threads N             scanning threads (default: one per core)\n"
+		"  --progress WHEN         auto|always|never (auto: when stderr is a terminal)\n"
 		"  --collector HOST:PORT   collector address\n"
 		"  --tls-ca/--tls-cert/--tls-key FILE  mutual TLS to the collector\n"
 		"  --host-id ID            host the snapshot belongs to\n"
@@ -102,6 +150,9 @@ static void usage(FILE *out, const struct px_config *cfg)
 		"  --max-depth N           archive nesting depth\n"
 		"  --max-entry-bytes N     inflated bytes per entry (k/M/G)\n"
 		"  --max-archive-bytes N   inflated bytes per file on disk (k/M/G)\n"
+		"  --max-entries N         archive entries per file on disk\n"
+		"  --max-ratio N           compression ratio above which an entry is a bomb\n"
+		"  --max-file-ms N         time per file on disk (0: unlimited)\n"
 		"  --config FILE           YAML configuration\n"
 		"  --log-level LEVEL       error|warn|info|debug\n"
 		"  --help, --version\n\n"
@@ -110,11 +161,19 @@ static void usage(FILE *out, const struct px_config *cfg)
 	fprintf(out,
 		"\nExit status: 0 ok, 1 findings at or above --fail-on or batches not\n"
 		"acknowledged, 2 usage error or unreadable scan root.\n"
-		"\nLimits: only directories and zip-family archives (jar, war, ear, zip, ...)\n"
-		"are read for now; container images and disk images are not.  Archives\n"
-		"past --max-depth or a byte budget are skipped and counted as errors.\n"
-		"log4j 1.x CVEs are reported when the vulnerable class is present,\n"
-		"whatever the configuration.\n");
+		"\nLimits: every limit hit (depth, bytes, ratio, entries, time, zip bombs,\n"
+		"recursive archives) is an event in the output (jsonl \"type\":\"event\",\n"
+		"SARIF notifications) and a log line; with the collector it is logged and\n"
+		"counted in the scan report's errors.  Only the sqlite rpmdb is read (not\n"
+		"Berkeley DB or ndb).  log4j 1.x CVEs are reported when the vulnerable\n"
+		"class is present, whatever the configuration.  Secrets and PII are looked\n"
+		"for in files on disk, in image files, and (with packages checked too) in\n"
+		"configuration entries of archives (.properties, .yml, .xml, ...).  Symlinks\n"
+		"are skipped, never followed (in directories, layers and ext images), so\n"
+		"nothing outside the snapshot is read.  --threads parallelises directory\n"
+		"snapshots; images and ext images are read by one thread.  ELF packages\n"
+		"are shared objects named lib*.so* with a DT_SONAME.  Debian advisories\n"
+		"match deb packages whatever the Debian release of the snapshot.\n");
 }
 
 /* Parses "123", "64k", "256M", "2G" (powers of 1024). */
@@ -169,6 +228,43 @@ static int get_int(const struct px_config *cfg, const char *key,
 	return 0;
 }
 
+/* Parses the comma-separated --checks list. */
+static int parse_checks(const char *list, unsigned int *out)
+{
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} names[] = {
+		{ "packages", SCAN_CHECK_PACKAGES },
+		{ "secrets", SCAN_CHECK_SECRETS },
+		{ "pii", SCAN_CHECK_PII },
+		{ "malware", SCAN_CHECK_MALWARE },
+	};
+	const char *p = list ? list : "";
+	size_t i, n;
+
+	*out = 0;
+	while (*p) {
+		n = strcspn(p, ",");
+		for (i = 0; i < 4; i++)
+			if (strlen(names[i].name) == n &&
+			    !strncmp(p, names[i].name, n))
+				break;
+		if (i == 4) {
+			fprintf(stderr, "parallax-scan: unknown check '%.*s' in --checks (packages,secrets,pii,malware)\n",
+				(int)n, p);
+			return -EINVAL;
+		}
+		*out |= names[i].bit;
+		p += n + (p[n] == ',');
+	}
+	if (!*out) {
+		fprintf(stderr, "parallax-scan: --checks names nothing to look for\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Reads the merged configuration into <o>; -EINVAL with a message. */
 static int read_opts(const struct px_config *cfg, struct opts *o)
 {
@@ -177,12 +273,27 @@ static int read_opts(const struct px_config *cfg, struct opts *o)
 	char err[256] = "";
 	int64_t depth;
 
-	if (fmt && fmt[0] && strcmp(fmt, "jsonl") != 0) {
-		fprintf(stderr, "parallax-scan: unknown --format '%s' (jsonl, or none for the collector)\n",
+	const char *prog = px_config_get(cfg, "scanner.progress");
+	int64_t entries, ratio, file_ms;
+
+	if (scan_format_parse(fmt ? fmt : "", &o->format)) {
+		fprintf(stderr, "parallax-scan: unknown --format '%s' (jsonl, sarif, cyclonedx, or none for the collector)\n",
 			fmt);
 		return -EINVAL;
 	}
-	o->jsonl = fmt && fmt[0];
+	if (parse_checks(px_config_get(cfg, "scanner.checks"), &o->checks))
+		return -EINVAL;
+	if (!prog || (strcmp(prog, "auto") && strcmp(prog, "always") &&
+		      strcmp(prog, "never"))) {
+		fprintf(stderr, "parallax-scan: --progress takes auto|always|never\n");
+		return -EINVAL;
+	}
+	o->progress = !strcmp(prog, "always") ||
+		      (!strcmp(prog, "auto") && isatty(STDERR_FILENO));
+	o->advisories = px_config_get(cfg, "scanner.advisories");
+	o->malware_sigs = px_config_get(cfg, "scanner.malware_sigs");
+	o->yara_rules = px_config_get(cfg, "scanner.yara_rules");
+	o->secret_key_file = px_config_get(cfg, "scanner.secret_key_file");
 	if (!fail_on || scan_severity_parse(fail_on, &o->fail_on)) {
 		fprintf(stderr, "parallax-scan: --fail-on takes none|low|medium|high|critical\n");
 		return -EINVAL;
@@ -205,9 +316,19 @@ static int read_opts(const struct px_config *cfg, struct opts *o)
 	    get_size(cfg, "scanner.max_entry_bytes",
 		     &o->limits.max_entry_bytes) ||
 	    get_size(cfg, "scanner.max_archive_bytes",
-		     &o->limits.max_archive_bytes))
+		     &o->limits.max_archive_bytes) ||
+	    get_int(cfg, "scanner.max_entries", 1, INT64_MAX, &entries) ||
+	    get_int(cfg, "scanner.max_ratio", 1, 1000000000, &ratio) ||
+	    get_int(cfg, "scanner.max_file_ms", 0, 86400000, &file_ms) ||
+	    get_int(cfg, "scanner.threads", 0, 1024, &o->threads))
 		return -EINVAL;
 	o->limits.max_depth = (int)depth;
+	o->limits.max_entries = (uint64_t)entries;
+	o->limits.max_ratio = (unsigned int)ratio;
+	o->limits.max_file_ms = (unsigned int)file_ms;
+	if (o->threads == 0)
+		o->threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
+			     sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	if (px_log_set_level(px_config_get(cfg, "log.level"))) {
 		fprintf(stderr, "parallax-scan: --log-level takes error|warn|info|debug\n");
 		return -EINVAL;
@@ -374,9 +495,12 @@ static int uplink_finish(struct uplink *u, const struct opts *o)
 }
 
 /*
- * Scans one root; in collector mode closes it with a ScanReport.  Paths are
- * absolute, or as the snapshot's host sees them with --snapshot-root.
- * Returns 0, or -errno when the root could not be read.
+ * Scans one root; in collector mode closes it with a ScanReport.  The kind
+ * of snapshot is recognised by content: a directory (or an OCI image
+ * layout), a docker-save tar, an ext2/3/4 image, or any other single file.
+ * Paths are absolute, or as the snapshot's host sees them with
+ * --snapshot-root; in images they are paths inside the image.  Returns 0,
+ * or -errno when the root could not be read.
  */
 static int scan_one(struct scan_ctx *ctx, struct uplink *u,
 		    const struct opts *o, const char *root)
@@ -384,8 +508,8 @@ static int scan_one(struct scan_ctx *ctx, struct uplink *u,
 	Parallax__V1__ScanReport rep = PARALLAX__V1__SCAN_REPORT__INIT;
 	struct scan_stats before = ctx->stats;
 	char scan_id[37], *real = realpath(root, NULL);
+	enum scan_snapshot kind;
 	const char *display;
-	struct stat st;
 	int err;
 
 	if (!real) {
@@ -394,7 +518,8 @@ static int scan_one(struct scan_ctx *ctx, struct uplink *u,
 			 px_q(root), px_q(strerror(-err)));
 		return err;
 	}
-	if (o->snapshot_root && (stat(real, &st) || !S_ISDIR(st.st_mode))) {
+	kind = scan_snapshot_detect(real);
+	if (o->snapshot_root && kind != SCAN_SNAP_DIR) {
 		px_error("scan", "a snapshot root must be a directory",
 			 "path=%s", px_q(root));
 		err = -ENOTDIR;
@@ -402,22 +527,24 @@ static int scan_one(struct scan_ctx *ctx, struct uplink *u,
 	}
 	display = o->snapshot_root ? "/" : real;
 	rep.started_ns = px_now_ns();
-	err = scan_walk_root_as(ctx, real, display);
+	err = scan_snapshot(ctx, kind, real, display);
 	if (err)
 		goto out_free;
 	px_uuid4(scan_id);
 	rep.scan_id = scan_id;
 	rep.root = (char *)display;
-	rep.snapshot_kind = (char *)"dir";
+	rep.snapshot_kind = (char *)scan_snapshot_name(kind);
 	rep.finished_ns = px_now_ns();
 	rep.files = ctx->stats.files - before.files;
 	rep.bytes = ctx->stats.bytes - before.bytes;
 	rep.findings = ctx->stats.findings - before.findings;
 	rep.errors = ctx->stats.errors - before.errors;
+	scan_progress_done(ctx);
 	px_info("scan", "scan finished",
-		"root=%s files=%" PRIu64 " archives=%" PRIu64 " findings=%" PRIu64 " errors=%" PRIu64,
-		px_q(real), rep.files, ctx->stats.archives - before.archives,
-		rep.findings, rep.errors);
+		"root=%s kind=%s files=%" PRIu64 " archives=%" PRIu64 " findings=%" PRIu64 " errors=%" PRIu64 " events=%" PRIu64,
+		px_q(real), rep.snapshot_kind, rep.files,
+		ctx->stats.archives - before.archives, rep.findings,
+		rep.errors, ctx->stats.events - before.events);
 	if (u)
 		scan_batcher_flush(&u->batcher, &rep); /* failures counted */
 out_free:
@@ -425,30 +552,138 @@ out_free:
 	return err;
 }
 
+/* Reads a key file for the keyed hashes: its bytes, at most 1 KiB. */
+static int read_key(const char *path, uint8_t *key, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		fprintf(stderr, "parallax-scan: secret key file %s: %s\n", path,
+			strerror(errno));
+		return -errno;
+	}
+	*len = fread(key, 1, 1024, f);
+	fclose(f);
+	if (*len < 16) {
+		fprintf(stderr, "parallax-scan: secret key file %s holds fewer than 16 bytes\n",
+			path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The databases a run loads before scanning: advisories, malware
+ * signatures, secret rules.  Returns 0 or -EINVAL after saying why. */
+struct engines {
+	struct osv_db *osv;
+	struct scan_malware *malware;
+	struct scan_yara *yara;
+	struct scan_secrets *secrets;
+};
+
+static int engines_load(struct engines *en, const struct opts *o)
+{
+	char err[512] = "";
+	uint8_t key[1024];
+	size_t klen = 0;
+
+	if (o->advisories && o->advisories[0]) {
+		en->osv = osv_db_load(o->advisories, err, sizeof(err));
+		if (!en->osv)
+			goto err_say;
+		px_info("scan", "advisories loaded", "path=%s advisories=%zu",
+			px_q(o->advisories), osv_db_count(en->osv));
+	}
+	if ((o->checks & SCAN_CHECK_MALWARE) && o->malware_sigs &&
+	    o->malware_sigs[0]) {
+		en->malware = scan_malware_load(o->malware_sigs, err,
+						sizeof(err));
+		if (!en->malware)
+			goto err_say;
+		px_info("scan", "malware signatures loaded", "path=%s signatures=%zu",
+			px_q(o->malware_sigs), scan_malware_count(en->malware));
+	}
+	if ((o->checks & SCAN_CHECK_MALWARE) && o->yara_rules &&
+	    o->yara_rules[0]) {
+		en->yara = scan_yara_load(o->yara_rules, err, sizeof(err));
+		if (!en->yara)
+			goto err_say;
+		px_info("scan", "yara rules loaded", "path=%s rules=%d",
+			px_q(o->yara_rules), scan_yara_count(en->yara));
+	}
+	if (o->checks & (SCAN_CHECK_SECRETS | SCAN_CHECK_PII)) {
+		if (o->secret_key_file && o->secret_key_file[0] &&
+		    read_key(o->secret_key_file, key, &klen))
+			return -EINVAL;
+		en->secrets = scan_secrets_new(klen ? key : NULL, klen, err,
+					       sizeof(err));
+		if (!en->secrets)
+			goto err_say;
+	}
+	return 0;
+err_say:
+	fprintf(stderr, "parallax-scan: %s\n", err);
+	return -EINVAL;
+}
+
+static void engines_free(struct engines *en)
+{
+	osv_db_free(en->osv);
+	scan_malware_free(en->malware);
+	scan_yara_free(en->yara);
+	scan_secrets_free(en->secrets);
+}
+
 /* Scans every root; returns the exit status. */
 static int run(const struct opts *o, char **roots, int n_roots)
 {
 	struct scan_sink sink = { scan_jsonl_emit, stdout };
+	struct engines en = { 0 };
+	struct scan_doc *doc = NULL;
 	struct uplink *u = NULL;
 	struct scan_ctx ctx;
 	int i, status = 0;
 
-	if (!o->jsonl) {
+	if (engines_load(&en, o))
+		return EXIT_USAGE;
+	if (o->format == SCAN_FMT_COLLECTOR) {
 		u = calloc(1, sizeof(*u));
 		if (!u || uplink_start(u, o)) {
 			free(u);
+			engines_free(&en);
 			return EXIT_USAGE;
 		}
 		sink = (struct scan_sink){ scan_batcher_emit, &u->batcher };
+	} else if (o->format != SCAN_FMT_JSONL) {
+		doc = scan_doc_begin(stdout, o->format);
+		if (!doc) {
+			engines_free(&en);
+			return 1;
+		}
+		sink = (struct scan_sink){ scan_doc_emit, doc };
 	}
 	scan_ctx_init(&ctx, &sink);
 	ctx.limits = o->limits;
+	ctx.checks = o->checks;
+	ctx.advisories = en.osv;
+	ctx.malware = en.malware;
+	ctx.yara = en.yara;
+	ctx.secrets = en.secrets;
+	ctx.threads = (int)o->threads;
+	ctx.progress = o->progress;
+	if (o->format == SCAN_FMT_JSONL)
+		ctx.events = (struct scan_event_sink){ scan_jsonl_event, stdout };
+	else if (doc)
+		ctx.events = (struct scan_event_sink){ scan_doc_event, doc };
 	for (i = 0; i < n_roots; i++)
 		if (scan_one(&ctx, u, o, roots[i]))
 			status = EXIT_USAGE;
+	if (doc && scan_doc_end(doc) && !status)
+		status = 1;
 	if (u && uplink_finish(u, o) && !status)
 		status = 1;
 	free(u);
+	engines_free(&en);
 	if (!status && o->fail_on != SCAN_SEV_NONE && ctx.worst >= o->fail_on) {
 		px_warn("scan", "findings at or above the fail-on severity",
 			"fail_on=%s worst=%s", scan_severity_name(o->fail_on),
@@ -469,6 +704,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "parallax-scan: out of memory\n");
 		return EXIT_USAGE;
 	}
+	/* Zip entry names are UTF-8: in a UTF-8 locale libarchive passes them
+	 * through instead of opening an iconv converter per archive. */
+	setlocale(LC_CTYPE, "C.UTF-8");
+	/* With TZ unset, glibc stats /etc/localtime on every mktime(), which
+	 * libarchive calls per zip entry: naming the same file stops that. */
+	if (!getenv("TZ"))
+		setenv("TZ", ":/etc/localtime", 0);
 	status = parse_flags(argc, argv, &fs, cfg);
 	if (status >= 0)
 		goto out;

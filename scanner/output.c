@@ -163,10 +163,56 @@ int scan_jsonl_emit(void *arg, const struct scan_finding *f)
 	json_cves(out, f);
 	json_field(out, "evidence", f->evidence, true);
 	json_field(out, "severity", scan_severity_name(f->severity), true);
+	json_field(out, "layer_digest", f->layer_digest, true);
+	if (f->source)
+		json_field(out, "source", f->source, true);
+	if (f->type != SCAN_FINDING_PACKAGE) {
+		json_field(out, "rule", f->rule, true);
+		if (f->type == SCAN_FINDING_MALWARE) {
+			json_field(out, "database", f->database, true);
+			json_field(out, "hash_kind", f->hash_kind, true);
+		} else {
+			json_field(out, "preview", f->preview, true);
+			json_field(out, "keyed_hash", f->keyed_hash, true);
+			fprintf(out, ",\"line\":%u", f->line);
+		}
+	}
 	fputs("}\n", out);
 	if (fflush(out) == EOF || ferror(out))
 		return -EIO;
 	return 0;
+}
+
+void scan_jsonl_event(void *arg, const struct scan_event *ev)
+{
+	FILE *out = arg;
+
+	fputc('{', out);
+	json_field(out, "type", "event", false);
+	json_field(out, "event", ev->kind, true);
+	json_field(out, "what", ev->what, true);
+	json_field(out, "path", ev->path, true);
+	json_field(out, "inner", ev->inner, true);
+	json_field(out, "layer_digest", ev->layer_digest, true);
+	fputs("}\n", out);
+	fflush(out);
+}
+
+int scan_format_parse(const char *s, enum scan_format *out)
+{
+	static const char *const names[] = {
+		[SCAN_FMT_COLLECTOR] = "", [SCAN_FMT_JSONL] = "jsonl",
+		[SCAN_FMT_SARIF] = "sarif", [SCAN_FMT_CYCLONEDX] = "cyclonedx",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(s, names[i])) {
+			*out = (enum scan_format)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /* ---- protobuf -------------------------------------------------------- */
@@ -203,6 +249,25 @@ void scan_pb_finding_free(Parallax__V1__Finding *pf)
 		return;
 	if (pf->detail_case == PARALLAX__V1__FINDING__DETAIL_PACKAGE)
 		pb_package_free(pf->package);
+	if (pf->detail_case == PARALLAX__V1__FINDING__DETAIL_SECRET && pf->secret) {
+		free(pf->secret->rule);
+		free(pf->secret->preview);
+		free(pf->secret->keyed_hash);
+		free(pf->secret);
+	}
+	if (pf->detail_case == PARALLAX__V1__FINDING__DETAIL_PII && pf->pii) {
+		free(pf->pii->kind);
+		free(pf->pii->preview);
+		free(pf->pii->keyed_hash);
+		free(pf->pii);
+	}
+	if (pf->detail_case == PARALLAX__V1__FINDING__DETAIL_MALWARE &&
+	    pf->malware) {
+		free(pf->malware->signature);
+		free(pf->malware->database);
+		free(pf->malware->hash_kind);
+		free(pf->malware);
+	}
 	free(pf->path);
 	free(pf->inner);
 	free(pf->sha256);
@@ -252,6 +317,53 @@ err_free:
 	return NULL;
 }
 
+/* The secret, PII or malware detail of <f> on <pf>; -ENOMEM. */
+static int pb_content(Parallax__V1__Finding *pf, const struct scan_finding *f)
+{
+	if (f->type == SCAN_FINDING_SECRET) {
+		Parallax__V1__SecretFinding *s = malloc(sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		parallax__v1__secret_finding__init(s);
+		pf->detail_case = PARALLAX__V1__FINDING__DETAIL_SECRET;
+		pf->secret = s;
+		s->rule = fixdup(f->rule);
+		s->preview = fixdup(f->preview);
+		s->keyed_hash = fixdup(f->keyed_hash);
+		s->line = f->line;
+		return s->rule && s->preview && s->keyed_hash ? 0 : -ENOMEM;
+	}
+	if (f->type == SCAN_FINDING_PII) {
+		Parallax__V1__PiiFinding *p = malloc(sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		parallax__v1__pii_finding__init(p);
+		pf->detail_case = PARALLAX__V1__FINDING__DETAIL_PII;
+		pf->pii = p;
+		p->kind = fixdup(f->rule);
+		p->preview = fixdup(f->preview);
+		p->keyed_hash = fixdup(f->keyed_hash);
+		p->line = f->line;
+		return p->kind && p->preview && p->keyed_hash ? 0 : -ENOMEM;
+	}
+	if (f->type == SCAN_FINDING_MALWARE) {
+		Parallax__V1__MalwareFinding *m = malloc(sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		parallax__v1__malware_finding__init(m);
+		pf->detail_case = PARALLAX__V1__FINDING__DETAIL_MALWARE;
+		pf->malware = m;
+		m->signature = fixdup(f->rule);
+		m->database = fixdup(f->database);
+		m->hash_kind = fixdup(f->hash_kind);
+		return m->signature && m->database && m->hash_kind ? 0 : -ENOMEM;
+	}
+	return 0;
+}
+
 Parallax__V1__Finding *scan_pb_finding(const struct scan_finding *f)
 {
 	Parallax__V1__Finding *pf = malloc(sizeof(*pf));
@@ -264,10 +376,13 @@ Parallax__V1__Finding *scan_pb_finding(const struct scan_finding *f)
 	pf->path = fixdup(f->path);
 	pf->inner = fixdup(f->inner);
 	pf->sha256 = fixdup(f->sha256);
-	pf->layer_digest = fixdup("");
+	pf->layer_digest = fixdup(f->layer_digest);
 	if (f->type == SCAN_FINDING_PACKAGE) {
 		pf->detail_case = PARALLAX__V1__FINDING__DETAIL_PACKAGE;
 		pf->package = pb_package(f);
+	} else if (pb_content(pf, f)) {
+		scan_pb_finding_free(pf);
+		return NULL;
 	}
 	if (!pf->path || !pf->inner || !pf->sha256 || !pf->layer_digest ||
 	    (f->type == SCAN_FINDING_PACKAGE && !pf->package)) {

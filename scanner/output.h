@@ -13,6 +13,16 @@
 #include "scan.h"
 #include "transport.h"
 
+enum scan_format {
+	SCAN_FMT_COLLECTOR,     /* batches to the collector (default) */
+	SCAN_FMT_JSONL,
+	SCAN_FMT_SARIF,         /* SARIF 2.1.0, one run */
+	SCAN_FMT_CYCLONEDX,     /* CycloneDX 1.5 JSON */
+};
+
+/* "" (collector), jsonl, sarif, cyclonedx; -EINVAL otherwise. */
+int scan_format_parse(const char *s, enum scan_format *out);
+
 /* ---- JSON lines ------------------------------------------------------ */
 
 /* Writes <s> as a JSON string literal, quotes included (see output.c for
@@ -22,6 +32,24 @@ void scan_json_str(FILE *out, const char *s);
 /* A sink whose arg is the FILE * to write to: one object per finding, one
  * line each, flushed per line. */
 int scan_jsonl_emit(void *arg, const struct scan_finding *f);
+
+/* An event sink whose arg is the FILE *: {"type":"event", ...} lines. */
+void scan_jsonl_event(void *arg, const struct scan_event *ev);
+
+/* ---- whole documents: SARIF and CycloneDX ----------------------------- */
+
+/*
+ * A document written to <out> as findings arrive: results (SARIF) or
+ * components (CycloneDX) are streamed, what must follow them (SARIF rules,
+ * notifications, CycloneDX vulnerabilities) is kept in memory and written
+ * by scan_doc_end(), which frees the document.  NULL when out of memory.
+ */
+struct scan_doc;
+struct scan_doc *scan_doc_begin(FILE *out, enum scan_format fmt);
+int scan_doc_emit(void *arg, const struct scan_finding *f);
+void scan_doc_event(void *arg, const struct scan_event *ev);
+/* Returns 0, or -EIO when the output could not be written. */
+int scan_doc_end(struct scan_doc *d);
 
 /*
  * A copy of <s> that is valid UTF-8: every byte that is not part of a valid

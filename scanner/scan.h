@@ -10,10 +10,15 @@
  * level ends, the identifiers turn that into findings and hand them to the
  * sink (JSON lines on stdout, or batches to the collector).
  *
- * Later snapshot kinds (container images, ext4 images) and identifiers
- * (dpkg, npm, pypi, secrets, malware) plug in at the same two places: a new
- * walker that feeds files, and a new identifier called per entry and per
- * level.
+ * Every snapshot kind feeds regular files to scan_file_run(): the
+ * directory walk (walk.c, optionally through a thread pool, pool.c),
+ * container image layers (image.c) and ext images (ext4.c) through
+ * memory-backed files (snapshot.c).  Per file, scan_file_run() picks the
+ * inventory parser by path (inventory.c, rpmdb.c), ELF shared objects
+ * (elfso.c) or the archive reader, then the malware hashes (malware.c) and
+ * the secrets and PII pass (secrets.c).  Package findings are matched
+ * against OSV advisories (osv.c) as they are emitted; limits hit and
+ * corrupt input become events (scan_event) as well as log lines.
  */
 #ifndef PX_SCAN_H
 #define PX_SCAN_H
@@ -41,11 +46,12 @@ enum scan_finding_type {
 	SCAN_FINDING_MALWARE = 4,
 };
 
-#define SCAN_MAX_CVES 8
+#define SCAN_MAX_CVES 48
 #define SCAN_EVIDENCE_LEN 512
+#define SCAN_CVE_ID_LEN 64
 
 struct scan_cve {
-	const char *id;                   /* static string, "CVE-2021-44228" */
+	char id[SCAN_CVE_ID_LEN];         /* "CVE-2021-44228", "GHSA-..." */
 	enum scan_severity severity;
 	char evidence[SCAN_EVIDENCE_LEN];
 };
@@ -64,6 +70,17 @@ struct scan_finding {
 	const char *version;
 	const char *purl;
 	const char *evidence;   /* what identified the package */
+	const char *source;     /* source package (deb, rpm, apk), or NULL */
+	const char *source_version; /* its version when not <version> */
+	const char *release;    /* deb, apk: distribution release, or NULL */
+	const char *layer_digest; /* image layer holding the file, or "" */
+	/* secret, pii, malware: what matched, never the value itself */
+	const char *rule;       /* secret rule, pii kind, malware signature */
+	const char *preview;    /* masked value (secret, pii) */
+	const char *keyed_hash; /* HMAC-SHA256 hex of the value */
+	uint32_t line;          /* 1-based line of the match, 0 if unknown */
+	const char *database;   /* malware: signature file */
+	const char *hash_kind;  /* malware: md5, sha1, sha256 */
 	enum scan_severity severity; /* highest of the CVEs, NONE without */
 	size_t n_cves;
 	struct scan_cve cves[SCAN_MAX_CVES]; /* sorted by id */
@@ -81,11 +98,17 @@ struct scan_limits {
 	uint64_t max_entry_bytes;    /* inflated bytes read from one entry */
 	uint64_t max_archive_bytes;  /* inflated bytes per file on disk,
 				      * nested archives included */
+	uint64_t max_entries;        /* entries read per file on disk */
+	unsigned int max_ratio;      /* inflated / compressed, per entry */
+	unsigned int max_file_ms;    /* wall time per file on disk, 0: none */
 };
 
 #define SCAN_DEFAULT_MAX_DEPTH 16
 #define SCAN_DEFAULT_MAX_ENTRY_BYTES (256ull << 20)
 #define SCAN_DEFAULT_MAX_ARCHIVE_BYTES (2ull << 30)
+#define SCAN_DEFAULT_MAX_ENTRIES 1000000
+#define SCAN_DEFAULT_MAX_RATIO 1000
+#define SCAN_DEFAULT_MAX_FILE_MS 60000
 
 struct scan_stats {
 	uint64_t files;          /* regular files visited */
@@ -96,15 +119,80 @@ struct scan_stats {
 	uint64_t corrupt;        /* archives libarchive could not read */
 	uint64_t depth_limited;  /* nested archives past max_depth */
 	uint64_t budget_hits;    /* entries or files past a byte budget */
+	uint64_t limit_hits;     /* ratio, entry count, time, zip bombs */
+	uint64_t events;         /* events handed to the event sink */
 };
+
+/* What a scan looks for (scan_ctx.checks). */
+enum scan_check {
+	SCAN_CHECK_PACKAGES = 1 << 0,  /* inventories and archives */
+	SCAN_CHECK_SECRETS = 1 << 1,
+	SCAN_CHECK_PII = 1 << 2,
+	SCAN_CHECK_MALWARE = 1 << 3,
+};
+
+/*
+ * Something the scan met that is not a finding: a limit hit, a corrupt
+ * archive, a recognised zip bomb.  Pointers borrowed for the call.
+ */
+struct scan_event {
+	const char *kind;       /* "limit", "corrupt", "bomb", "recursion" */
+	const char *what;       /* the limit's name or the reason */
+	const char *path;
+	const char *inner;
+	const char *layer_digest;
+};
+
+struct scan_event_sink {
+	void (*emit)(void *arg, const struct scan_event *ev);
+	void *arg;
+};
+
+struct scan_secrets;
+struct scan_malware;
+struct scan_yara;
+struct osv_db;
 
 /* The state of one scan run (possibly over several roots). */
 struct scan_ctx {
 	struct scan_limits limits;
 	struct scan_sink sink;
+	struct scan_event_sink events;   /* emit NULL: logged only */
 	struct scan_stats stats;
 	enum scan_severity worst;  /* highest severity emitted */
+	unsigned int checks;       /* enum scan_check bits */
+	struct scan_secrets *secrets;    /* borrowed; NULL: none */
+	struct scan_malware *malware;    /* borrowed; NULL: none */
+	struct osv_db *advisories;       /* borrowed; NULL: none */
+	struct scan_yara *yara;          /* borrowed; NULL: none */
+	int threads;               /* files scanned in parallel (dir walks) */
+	bool progress;             /* a progress line on stderr */
+	uint64_t progress_ns;      /* when it was last drawn */
+	void *lock;                /* a worker's pool (pool.c), or NULL */
+	struct pool *pool;         /* the walk's pool while threads run */
 };
+
+/* ---- pool.c --------------------------------------------------------- */
+
+struct pool;
+
+/* Starts ctx->threads workers; NULL when none could start (the caller
+ * scans inline).  The sinks of <ctx> are called under the pool's lock. */
+struct pool *scan_pool_start(struct scan_ctx *ctx);
+/* Queues an open regular file (fd taken) for a worker; blocks while the
+ * queue is full. */
+void scan_pool_submit(struct pool *p, const char *path, int fd,
+		      uint64_t size);
+/* Counts an error of the walking thread while workers run. */
+void scan_pool_count_error(struct pool *p);
+/* Waits for every queued file, adds the workers' counts to the run's and
+ * frees the pool. */
+void scan_pool_finish(struct pool *p);
+
+/* Draws the progress line when due (ctx->progress only). */
+void scan_progress(struct scan_ctx *ctx);
+/* Ends the progress line. */
+void scan_progress_done(struct scan_ctx *ctx);
 
 void scan_ctx_init(struct scan_ctx *ctx, const struct scan_sink *sink);
 
@@ -130,9 +218,23 @@ struct scan_file {
 	const char *path;
 	int fd;
 	uint64_t size;
+	const char *layer_digest;  /* image layer, NULL outside images */
+	uint64_t started_ns;       /* for max_file_ms */
 	bool hashed;
 	char sha256[PX_SHA256_HEX_LEN + 1];
 };
+
+/*
+ * Everything a scan does with one regular file, whatever snapshot it comes
+ * from (directory, image layer, ext4 image): inventories chosen by path,
+ * archives by content, secrets, PII and malware when asked.  <file> is
+ * borrowed; its fd stays open.
+ */
+void scan_file_run(struct scan_ctx *ctx, struct scan_file *file);
+
+/* Reports a non-finding event: logged, counted, passed to the event sink. */
+void scan_event(struct scan_ctx *ctx, const char *kind, const char *what,
+		const char *path, const char *inner, const char *layer);
 
 /* True when the first bytes of a file or entry are a zip header. */
 bool scan_is_zip_magic(const void *head, size_t len);

@@ -28,7 +28,10 @@ struct walk {
 
 static void walk_error(struct walk *w, const char *what, int err)
 {
-	w->ctx->stats.errors++;
+	if (w->ctx->pool)
+		scan_pool_count_error(w->ctx->pool);
+	else
+		w->ctx->stats.errors++;
 	px_warn("scan", what, "path=%s err=%s", px_q(w->path),
 		px_q(strerror(err)));
 }
@@ -67,12 +70,17 @@ static void scan_regular(struct walk *w, int fd, const struct stat *st)
 {
 	struct scan_file f = { 0 };
 
+	if (w->ctx->pool) {
+		scan_pool_submit(w->ctx->pool, w->path, fd,
+				 (uint64_t)st->st_size);
+		return;
+	}
 	f.path = w->path;
 	f.fd = fd;
 	f.size = (uint64_t)st->st_size;
 	w->ctx->stats.files++;
 	w->ctx->stats.bytes += f.size;
-	scan_archive_file(w->ctx, &f);
+	scan_file_run(w->ctx, &f);
 	close(fd);
 }
 
@@ -194,8 +202,14 @@ int scan_walk_root_as(struct scan_ctx *ctx, const char *root,
 		goto out_close;
 	}
 	if (S_ISDIR(st.st_mode)) {
+		if (ctx->threads > 1 && !ctx->lock)
+			ctx->pool = scan_pool_start(ctx);
 		walk_dir(&w, fd, 0);
 		fd = -1;
+		if (ctx->pool) {
+			scan_pool_finish(ctx->pool);
+			ctx->pool = NULL;
+		}
 	} else if (S_ISREG(st.st_mode)) {
 		scan_regular(&w, fd, &st);
 		fd = -1;

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -193,4 +195,107 @@ int run_status(const char *cmd)
 	if (st == -1 || !WIFEXITED(st))
 		return -1;
 	return WEXITSTATUS(st);
+}
+
+int lines_emit(void *arg, const struct scan_finding *f)
+{
+	struct lines *l = arg;
+	char cves[4096] = "", line[16384];
+	size_t i, off = 0;
+	int n;
+
+	for (i = 0; i < f->n_cves; i++)
+		off += (size_t)snprintf(cves + off, sizeof(cves) - off,
+					"%s%s", i ? "," : "", f->cves[i].id);
+	n = snprintf(line, sizeof(line), "%d|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n",
+		     (int)f->type, f->ecosystem ? f->ecosystem : "",
+		     f->name ? f->name : "", f->version ? f->version : "",
+		     f->source ? f->source : "", f->purl ? f->purl : "",
+		     f->inner ? f->inner : "", f->rule ? f->rule : "",
+		     f->preview ? f->preview : "",
+		     f->keyed_hash ? f->keyed_hash : "",
+		     f->layer_digest ? f->layer_digest : "", cves);
+	ck_assert_int_gt(n, 0);
+	if (l->len + (size_t)n + 1 > l->cap) {
+		l->cap = (l->len + (size_t)n + 1) * 2;
+		l->buf = realloc(l->buf, l->cap);
+		ck_assert_ptr_nonnull(l->buf);
+	}
+	memcpy(l->buf + l->len, line, (size_t)n + 1);
+	l->len += (size_t)n;
+	l->n++;
+	return 0;
+}
+
+void lines_ctx(struct scan_ctx *ctx, struct lines *l)
+{
+	struct scan_sink sink = { lines_emit, l };
+
+	memset(l, 0, sizeof(*l));
+	scan_ctx_init(ctx, &sink);
+}
+
+void lines_free(struct lines *l)
+{
+	free(l->buf);
+	memset(l, 0, sizeof(*l));
+}
+
+size_t lines_count(const struct lines *l, const char *needle)
+{
+	const char *p = l->buf, *eol;
+	size_t n = 0, nl = strlen(needle);
+
+	while (p && *p) {
+		eol = strchr(p, '\n');
+		if (!eol)
+			break;
+		if (memmem(p, (size_t)(eol - p) + 1, needle, nl))
+			n++;
+		p = eol + 1;
+	}
+	return n;
+}
+
+void put_file(const char *dir, const char *rel, const void *data,
+	      size_t len)
+{
+	char path[4096], *slash;
+
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	for (slash = path + strlen(dir) + 1; (slash = strchr(slash, '/'));
+	     slash++) {
+		*slash = '\0';
+		mkdir(path, 0755);
+		*slash = '/';
+	}
+	spit(path, data, len);
+}
+
+void put_text(const char *dir, const char *rel, const char *text)
+{
+	put_file(dir, rel, text, strlen(text));
+}
+
+int scan_bin(const char *args, const char *out, const char *err)
+{
+	const char *b = getenv("PX_SCAN_BIN");
+	char cmd[16384];
+
+	ck_assert_msg(b && b[0], "PX_SCAN_BIN is not set; run through meson test");
+	ck_assert_msg(access(b, X_OK) == 0, "%s is not executable", b);
+	snprintf(cmd, sizeof(cmd), "'%s' %s >'%s' 2>'%s' </dev/null", b, args,
+		 out, err);
+	return run_status(cmd);
+}
+
+bool file_has(const char *path, const char *needle)
+{
+	size_t len;
+	uint8_t *buf = slurp(path, &len);
+	bool found = memmem(buf, len, needle, strlen(needle)) != NULL;
+
+	free(buf);
+	return found;
 }

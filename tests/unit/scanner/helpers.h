@@ -7,6 +7,7 @@
 #ifndef PX_TEST_SCAN_HELPERS_H
 #define PX_TEST_SCAN_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,30 @@ void temp_dir(char *buf);
 /* Removes a directory made by temp_dir() and everything in it. */
 void remove_tree(const char *dir);
 
+/*
+ * A sink that appends one line per finding to a growing text, fields
+ * separated by '|': type ecosystem name version source purl inner rule
+ * preview keyed_hash layer_digest cves.  For tests that count many
+ * findings.
+ */
+struct lines {
+	char *buf;
+	size_t len, cap;
+	size_t n;
+};
+
+int lines_emit(void *arg, const struct scan_finding *f);
+void lines_ctx(struct scan_ctx *ctx, struct lines *l);
+void lines_free(struct lines *l);
+/* How many lines contain <needle>; a line is searched with its "\n", so a
+ * needle ending in "\n" matches a line's last field exactly. */
+size_t lines_count(const struct lines *l, const char *needle);
+
+/* Writes <len> bytes of <data> to <dir>/<rel>, making parent directories. */
+void put_file(const char *dir, const char *rel, const void *data,
+	      size_t len);
+void put_text(const char *dir, const char *rel, const char *text);
+
 /* Writes a zip holding entries names[i] with data[i] (lens[i] bytes) into
  * a malloc'd buffer; fails the test on error. */
 uint8_t *zip_build(size_t n, const char *const *names,
@@ -66,6 +91,14 @@ uint8_t *zip_one(const char *name, const uint8_t *data, size_t len,
 /* The bytes of entry <name> of the zip file <path>; fails the test when
  * absent.  Free the result. */
 uint8_t *unzip_entry(const char *path, const char *name, size_t *len);
+
+/* Runs $PX_SCAN_BIN with <args> (shell words), stdout to <out>, stderr to
+ * <err>; returns its exit status.  Fails the test when the binary is not
+ * there. */
+int scan_bin(const char *args, const char *out, const char *err);
+
+/* Whether the file at <path> contains <needle> (binary-safe). */
+bool file_has(const char *path, const char *needle);
 
 /* Runs <cmd> with sh -c; returns its exit status (-1 on a signal). */
 int run_status(const char *cmd);

@@ -57,7 +57,8 @@ static void on_batch(struct px_inbatch *ib, void *arg)
 	for (i = 0; i < b->n_findings; i++) {
 		const Parallax__V1__Finding *pf = b->findings[i];
 
-		if (pf->package && pf->package->n_cves &&
+		if (pf->detail_case == PARALLAX__V1__FINDING__DETAIL_PACKAGE &&
+		    pf->package->n_cves &&
 		    strcmp(pf->package->cves[0]->id, "CVE-2021-44228") == 0)
 			f->with_44228++;
 	}
@@ -129,7 +130,7 @@ START_TEST(findings_reach_the_collector_in_batches_closed_by_scan_reports)
 
 	ck_assert_msg(bin && bin[0], "PX_SCAN_BIN is not set");
 	snprintf(cmd, sizeof(cmd),
-		 "'%s' --collector 127.0.0.1:%d --batch-size 10 --host-id snap-1 --source-id scanner:test --flush-timeout 20 '%s/true-hits' '%s/false-hits' </dev/null >/dev/null",
+		 "'%s' --checks packages --collector 127.0.0.1:%d --batch-size 10 --host-id snap-1 --source-id scanner:test --flush-timeout 20 '%s/true-hits' '%s/false-hits' </dev/null >/dev/null",
 		 bin, f->port, s, s);
 	st = run_status(cmd);
 	ck_assert_int_eq(st, 0);

@@ -67,10 +67,10 @@ static void sample_finding(struct scan_finding *f)
 	f->purl = "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1";
 	f->evidence = "classes say \"2.14\"";
 	f->n_cves = 2;
-	f->cves[0].id = "CVE-2021-45105";
+	snprintf(f->cves[0].id, sizeof(f->cves[0].id), "CVE-2021-45105");
 	f->cves[0].severity = SCAN_SEV_MEDIUM;
 	strcpy(f->cves[0].evidence, "StrSubstitutor");
-	f->cves[1].id = "CVE-2021-44228";
+	snprintf(f->cves[1].id, sizeof(f->cves[1].id), "CVE-2021-44228");
 	f->cves[1].severity = SCAN_SEV_CRITICAL;
 	strcpy(f->cves[1].evidence, "JndiLookup");
 	scan_finding_settle(f);

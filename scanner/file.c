@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * One regular file of a snapshot, whatever the snapshot: the checks run in
+ * a fixed order (inventory or archive, then malware hashes and YARA rules,
+ * then secrets and PII), each reading the file through its descriptor.  Also the event
+ * path for what is not a finding (limits, corrupt input).
+ */
+#include "scan.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "elfso.h"
+#include "host.h"
+#include "inventory.h"
+#include "log.h"
+#include "malware.h"
+#include "secrets.h"
+#include "yara_rules.h"
+
+void scan_event(struct scan_ctx *ctx, const char *kind, const char *what,
+		const char *path, const char *inner, const char *layer)
+{
+	struct scan_event ev = { kind, what, path, inner ? inner : "",
+				 layer ? layer : "" };
+
+	ctx->stats.events++;
+	px_warn("scan", "scan event", "kind=%s what=%s path=%s inner=%s",
+		kind, px_q(what), px_q(path), px_q(inner ? inner : ""));
+	if (ctx->events.emit)
+		ctx->events.emit(ctx->events.arg, &ev);
+}
+
+void scan_progress(struct scan_ctx *ctx)
+{
+	uint64_t now;
+
+	if (!ctx->progress)
+		return;
+	now = px_now_ns();
+	if (now - ctx->progress_ns < 200000000ull)
+		return;
+	ctx->progress_ns = now;
+	fprintf(stderr, "\r%" PRIu64 " files, %" PRIu64 " MB, %" PRIu64 " findings, %" PRIu64 " errors ",
+		ctx->stats.files, ctx->stats.bytes >> 20, ctx->stats.findings,
+		ctx->stats.errors);
+}
+
+void scan_progress_done(struct scan_ctx *ctx)
+{
+	if (!ctx->progress)
+		return;
+	ctx->progress_ns = 0;
+	scan_progress(ctx);
+	fputc('\n', stderr);
+}
+
+void scan_file_run(struct scan_ctx *ctx, struct scan_file *file)
+{
+	enum inv_kind kind;
+
+	file->started_ns = px_now_ns();
+	if (ctx->checks & SCAN_CHECK_PACKAGES) {
+		kind = inventory_kind(file->path);
+		if (kind != INV_NONE)
+			inventory_scan_file(ctx, file, kind);
+		else if (elf_wants(file->path))
+			elf_scan_file(ctx, file);
+		else
+			scan_archive_file(ctx, file);
+	}
+	if ((ctx->checks & SCAN_CHECK_MALWARE) && ctx->malware)
+		malware_scan_file(ctx, file);
+	if ((ctx->checks & SCAN_CHECK_MALWARE) && ctx->yara)
+		yara_scan_file(ctx, file);
+	if ((ctx->checks & (SCAN_CHECK_SECRETS | SCAN_CHECK_PII)) &&
+	    ctx->secrets)
+		secrets_scan_file(ctx, file);
+	scan_progress(ctx);
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * libFuzzer entry points, one per input parser; FUZZ_<NAME> picks which
+ * this object is (see meson.build here).  Each feeds the fuzzer's bytes to
+ * the same code the scanner runs: the archive walker (through a memfd, as
+ * image files are), each inventory parser, the OSV loader and matcher, and
+ * the secrets pass.  Findings go to a sink that drops them.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "elfso.h"
+#include "inventory.h"
+#include "log.h"
+#include "osv.h"
+#include "scan.h"
+#include "secrets.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static __attribute__((unused)) int drop(void *arg,
+					const struct scan_finding *f)
+{
+	(void)arg;
+	(void)f;
+	return 0;
+}
+
+static __attribute__((unused)) void drop_pkg(void *arg,
+					      const struct inv_pkg *p)
+{
+	(void)arg;
+	(void)p;
+}
+
+static __attribute__((unused)) void drop_hit(void *arg,
+					      const struct secret_hit *h)
+{
+	(void)arg;
+	(void)h;
+}
+
+static void quiet(void)
+{
+	static int done;
+
+	if (!done) {
+		px_log_set_level("error");
+		done = 1;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	quiet();
+#if defined(FUZZ_ARCHIVE)
+	{
+		struct scan_sink sink = { drop, NULL };
+		struct scan_ctx ctx;
+		struct scan_file f = { 0 };
+		int fd = memfd_create("fuzz", 0);
+
+		if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
+			if (fd >= 0)
+				close(fd);
+			return 0;
+		}
+		scan_ctx_init(&ctx, &sink);
+		ctx.limits.max_entry_bytes = 1u << 20;
+		ctx.limits.max_archive_bytes = 8u << 20;
+		f.path = "fuzz.jar";
+		f.fd = fd;
+		f.size = size;
+		scan_file_run(&ctx, &f);
+		close(fd);
+	}
+#elif defined(FUZZ_DPKG)
+	inv_parse_dpkg((const char *)data, size, drop_pkg, NULL);
+#elif defined(FUZZ_APK)
+	inv_parse_apk((const char *)data, size, drop_pkg, NULL);
+#elif defined(FUZZ_PYTHON)
+	inv_parse_python((const char *)data, size, drop_pkg, NULL);
+#elif defined(FUZZ_NPM)
+	inv_parse_npm((const char *)data, size, drop_pkg, NULL);
+#elif defined(FUZZ_RPM)
+	inv_parse_rpm_header(data, size, drop_pkg, NULL);
+#elif defined(FUZZ_OSV)
+	{
+		struct osv_db *db = osv_db_new();
+		struct scan_finding f = { 0 };
+
+		if (!db)
+			return 0;
+		osv_db_add_json(db, (const char *)data, size, "fuzz");
+		osv_db_finish(db);
+		f.type = SCAN_FINDING_PACKAGE;
+		f.ecosystem = "maven";
+		f.name = "a:b";
+		f.version = "1.2.3";
+		osv_match(db, &f);
+		f.ecosystem = "deb";
+		f.source = "a";
+		f.version = "1:1.0-1";
+		osv_match(db, &f);
+		osv_db_free(db);
+	}
+#elif defined(FUZZ_ELF)
+	{
+		char soname[256];
+
+		elf_soname(data, size, soname, sizeof(soname));
+	}
+#elif defined(FUZZ_SECRETS)
+	{
+		static struct scan_secrets *s;
+		char err[256];
+
+		if (!s)
+			s = scan_secrets_new((const uint8_t *)"fuzz-key-fuzz-key", 17,
+					     err, sizeof(err));
+		if (s)
+			scan_secrets_buf(s, data, size,
+					 SCAN_CHECK_SECRETS | SCAN_CHECK_PII,
+					 drop_hit, NULL);
+	}
+#else
+#error "define one FUZZ_<TARGET>"
+#endif
+	return 0;
+}

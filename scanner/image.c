@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Container images: a docker-save tar (manifest.json naming the layer tars
+ * and the config with their diff ids) or an OCI image layout (oci-layout,
+ * index.json, blobs/<alg>/<hex>).  Nothing is extracted to disk.
+ *
+ * Layers are applied top-down: the last layer is read first, and a path
+ * it holds (as any type) hides the same path in every lower layer; its
+ * whiteouts (".wh.<name>") hide <name> and ".wh..wh..opq" hides a whole
+ * directory's lower contents, both for the layers below only.  A regular
+ * file that survives is copied to a memory-backed file and scanned as
+ * "/<path in image>", its layer's digest on each finding.  Hard links,
+ * symlinks and devices are not scanned (the link's target is, where it
+ * lives).
+ *
+ * The outer docker tar is indexed by our own reader of tar headers (ustar,
+ * pax and GNU long names) so each layer is read in place, at its offset,
+ * by libarchive (any compression it knows).
+ */
+#include "snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <json-c/json.h>
+
+#include "log.h"
+
+#define IMG_MAX_JSON (16u << 20)
+#define IMG_MAX_LAYERS 512
+#define IMG_CHUNK (256 * 1024)
+
+/* ---- a set of path strings ------------------------------------------- */
+
+struct pathset {
+	char **slots;
+	size_t cap, n;
+};
+
+static uint64_t hash_str(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+static bool set_has_n(const struct pathset *s, const char *p, size_t n)
+{
+	size_t i;
+
+	if (!s->cap)
+		return false;
+	for (i = hash_str(p, n) & (s->cap - 1); s->slots[i];
+	     i = (i + 1) & (s->cap - 1))
+		if (strlen(s->slots[i]) == n && !memcmp(s->slots[i], p, n))
+			return true;
+	return false;
+}
+
+static int set_add(struct pathset *s, const char *p)
+{
+	size_t i, n = strlen(p);
+
+	if (set_has_n(s, p, n))
+		return 0;
+	if ((s->n + 1) * 2 > s->cap) {
+		struct pathset big = { 0 };
+
+		big.cap = s->cap ? s->cap * 2 : 1024;
+		big.slots = calloc(big.cap, sizeof(char *));
+		if (!big.slots)
+			return -ENOMEM;
+		for (i = 0; i < s->cap; i++) {
+			size_t j;
+
+			if (!s->slots[i])
+				continue;
+			j = hash_str(s->slots[i], strlen(s->slots[i])) &
+			    (big.cap - 1);
+			while (big.slots[j])
+				j = (j + 1) & (big.cap - 1);
+			big.slots[j] = s->slots[i];
+		}
+		free(s->slots);
+		s->slots = big.slots;
+		s->cap = big.cap;
+	}
+	i = hash_str(p, n) & (s->cap - 1);
+	while (s->slots[i])
+		i = (i + 1) & (s->cap - 1);
+	s->slots[i] = strdup(p);
+	if (!s->slots[i])
+		return -ENOMEM;
+	s->n++;
+	return 0;
+}
+
+static void set_free(struct pathset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->cap; i++)
+		free(s->slots[i]);
+	free(s->slots);
+	memset(s, 0, sizeof(*s));
+}
+
+/* True when <p> or one of its parent directories is in <s>. */
+static bool set_covers(const struct pathset *s, const char *p)
+{
+	const char *slash;
+
+	for (slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/'))
+		if (set_has_n(s, p, (size_t)(slash - p)))
+			return true;
+	return set_has_n(s, p, strlen(p));
+}
+
+/* ---- where blobs are: the outer tar or the layout's directory --------- */
+
+struct tar_member {
+	char *name;
+	uint64_t off, size;
+};
+
+struct img_src {
+	int fd;                 /* the docker tar, or -1 */
+	int dirfd;              /* the OCI layout, or -1 */
+	struct tar_member *m;
+	size_t n, cap;
+};
+
+static uint64_t tar_octal(const char *p, size_t n)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if ((unsigned char)p[0] & 0x80) {       /* base-256 for big sizes */
+		for (i = 1; i < n; i++)
+			v = (v << 8) | (unsigned char)p[i];
+		return v;
+	}
+	for (i = 0; i < n && p[i] == ' '; i++)
+		;
+	for (; i < n && p[i] >= '0' && p[i] <= '7'; i++)
+		v = v * 8 + (uint64_t)(p[i] - '0');
+	return v;
+}
+
+/* "path=" of a pax header block, or NULL. */
+static char *pax_path(const char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		char *end;
+		unsigned long rec = strtoul(buf + pos, &end, 10);
+		const char *kv = end + 1;
+
+		if (rec == 0 || pos + rec > len || *end != ' ')
+			return NULL;
+		if (!strncmp(kv, "path=", 5))
+			return strndup(kv + 5, (size_t)(buf + pos + rec - 1 -
+							 (kv + 5)));
+		pos += rec;
+	}
+	return NULL;
+}
+
+/* Strips "./" and "/" in front. */
+static const char *clean_name(const char *n)
+{
+	for (;;) {
+		if (n[0] == '.' && n[1] == '/')
+			n += 2;
+		else if (n[0] == '/')
+			n++;
+		else
+			return n;
+	}
+}
+
+/* Indexes the members of the outer tar: names and data offsets. */
+static int tar_index(struct img_src *src)
+{
+	char hdr[512], *longname = NULL;
+	uint64_t off = 0, size;
+	int err = 0;
+
+	while (pread(src->fd, hdr, 512, (off_t)off) == 512 && hdr[0]) {
+		char type = hdr[156], name[260], *ext = NULL;
+
+		size = tar_octal(hdr + 124, 12);
+		if (type == 'x' || type == 'L') {
+			if (size > IMG_MAX_JSON || !(ext = malloc(size + 1)))
+				return -EINVAL;
+			if (pread(src->fd, ext, size, (off_t)off + 512) !=
+			    (ssize_t)size) {
+				free(ext);
+				return -EIO;
+			}
+			ext[size] = '\0';
+			free(longname);
+			longname = type == 'x' ? pax_path(ext, size) :
+				   strdup(ext);
+			free(ext);
+		} else if (type == '0' || type == '\0') {
+			if (src->n == src->cap) {
+				struct tar_member *nm = realloc(src->m,
+					(src->cap ? src->cap * 2 : 64) * sizeof(*nm));
+
+				if (!nm) {
+					err = -ENOMEM;
+					break;
+				}
+				src->m = nm;
+				src->cap = src->cap ? src->cap * 2 : 64;
+			}
+			if (hdr[345] && !longname)
+				snprintf(name, sizeof(name), "%.155s/%.100s",
+					 hdr + 345, hdr);
+			else
+				snprintf(name, sizeof(name), "%.100s", hdr);
+			src->m[src->n].name = strdup(clean_name(longname ?
+							       longname : name));
+			src->m[src->n].off = off + 512;
+			src->m[src->n].size = size;
+			if (!src->m[src->n++].name) {
+				err = -ENOMEM;
+				break;
+			}
+			free(longname);
+			longname = NULL;
+		} else {
+			free(longname);
+			longname = NULL;
+		}
+		off += 512 + ((size + 511) & ~511ull);
+	}
+	free(longname);
+	return err;
+}
+
+/* Where blob <name> is: an fd (borrowed or owned in *owned), offset and
+ * size.  -ENOENT when the image has no such blob. */
+static int src_find(struct img_src *src, const char *name, int *fd,
+		    uint64_t *off, uint64_t *size, int *owned)
+{
+	struct stat st;
+	size_t i;
+
+	*owned = -1;
+	if (src->fd >= 0) {
+		name = clean_name(name);
+		for (i = 0; i < src->n; i++) {
+			if (!strcmp(src->m[i].name, name)) {
+				*fd = src->fd;
+				*off = src->m[i].off;
+				*size = src->m[i].size;
+				return 0;
+			}
+		}
+		return -ENOENT;
+	}
+	if (strstr(name, "..") || name[0] == '/')
+		return -EINVAL;
+	*owned = openat(src->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*owned < 0 || fstat(*owned, &st)) {
+		if (*owned >= 0)
+			close(*owned);
+		*owned = -1;
+		return -ENOENT;
+	}
+	*fd = *owned;
+	*off = 0;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* The JSON blob <name>, parsed; NULL when absent or not JSON. */
+static struct json_object *src_json(struct img_src *src, const char *name)
+{
+	struct json_object *j = NULL;
+	uint64_t off, size;
+	int fd, owned;
+	char *buf;
+
+	if (src_find(src, name, &fd, &off, &size, &owned))
+		return NULL;
+	if (size <= IMG_MAX_JSON && (buf = malloc(size + 1))) {
+		if (pread(fd, buf, size, (off_t)off) == (ssize_t)size) {
+			buf[size] = '\0';
+			j = json_tokener_parse(buf);
+		}
+		free(buf);
+	}
+	if (owned >= 0)
+		close(owned);
+	return j;
+}
+
+/* ---- reading one layer ------------------------------------------------ */
+
+struct window {
+	int fd;
+	uint64_t off, size, pos;
+	uint8_t buf[IMG_CHUNK];
+};
+
+static la_ssize_t win_read(struct archive *a, void *arg, const void **out)
+{
+	struct window *w = arg;
+	size_t want = IMG_CHUNK;
+	ssize_t n;
+
+	if (w->pos >= w->size)
+		return 0;
+	if (w->size - w->pos < want)
+		want = (size_t)(w->size - w->pos);
+	n = pread(w->fd, w->buf, want, (off_t)(w->off + w->pos));
+	if (n < 0) {
+		archive_set_error(a, errno, "layer read failed");
+		return -1;
+	}
+	w->pos += (uint64_t)n;
+	*out = w->buf;
+	return n;
+}
+
+/* Copies the current entry's data into the memfd. */
+static int fill_from_archive(void *arg, int fd, uint64_t size)
+{
+	struct archive *a = arg;
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int r;
+
+	(void)size;
+	while ((r = archive_read_data_block(a, &buf, &len, &off)) ==
+	       ARCHIVE_OK) {
+		if (pwrite(fd, buf, len, (off_t)off) != (ssize_t)len)
+			return -errno;
+	}
+	if (r != ARCHIVE_EOF)
+		return -EIO;
+	return ftruncate(fd, (off_t)size) ? -errno : 0;
+}
+
+struct layer_state {
+	struct scan_ctx *ctx;
+	const char *image;      /* for messages */
+	struct pathset seen;    /* paths held by upper layers */
+	struct pathset hidden;  /* whited out for the layers below */
+	struct pathset new_hidden;
+};
+
+/* Handles one entry of a layer.  Returns -ENOMEM only. */
+static int layer_entry(struct layer_state *ls, struct archive *a,
+		       struct archive_entry *e, const char *digest)
+{
+	const char *raw = archive_entry_pathname(e), *name, *base;
+	char dir[4096], path[4100];
+	int err;
+
+	if (!raw)
+		return 0;
+	name = clean_name(raw);
+	if (!name[0])
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", name);
+	while (strlen(dir) && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
+	base = strrchr(dir, '/');
+	base = base ? base + 1 : dir;
+	if (!strncmp(base, ".wh.", 4)) {
+		char target[4096];
+		size_t dl = (size_t)(base - dir);
+
+		if (!strcmp(base, ".wh..wh..opq"))
+			snprintf(target, sizeof(target), "%.*s", (int)(dl ? dl - 1 : 0), dir);
+		else
+			snprintf(target, sizeof(target), "%.*s%s", (int)dl, dir,
+				 base + 4);
+		return set_add(&ls->new_hidden, target);
+	}
+	if (set_covers(&ls->hidden, dir) || set_has_n(&ls->seen, dir, strlen(dir)))
+		return 0;
+	err = set_add(&ls->seen, dir);
+	if (err || archive_entry_filetype(e) != AE_IFREG ||
+	    archive_entry_hardlink(e))
+		return err;
+	snprintf(path, sizeof(path), "/%s", dir);
+	if (archive_entry_size(e) < 0 ||
+	    (uint64_t)archive_entry_size(e) > ls->ctx->limits.max_archive_bytes) {
+		ls->ctx->stats.budget_hits++;
+		scan_event(ls->ctx, "limit", "max_archive_bytes", path, "", digest);
+		return 0;
+	}
+	err = scan_mem_file(ls->ctx, path, (uint64_t)archive_entry_size(e),
+			    digest, fill_from_archive, a);
+	if (err && err != -ENOMEM) {
+		ls->ctx->stats.errors++;
+		scan_event(ls->ctx, "corrupt", "layer entry unreadable", path, "",
+			   digest);
+		return 0;
+	}
+	return err;
+}
+
+/* Reads the layer blob at [off, off+size) of <fd>. */
+static int read_layer(struct layer_state *ls, int fd, uint64_t off,
+		      uint64_t size, const char *digest)
+{
+	struct window *w = malloc(sizeof(*w));
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int r, err = 0;
+	size_t i;
+
+	if (!w || !a) {
+		free(w);
+		archive_read_free(a);
+		return -ENOMEM;
+	}
+	*w = (struct window){ .fd = fd, .off = off, .size = size };
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open(a, w, NULL, win_read, NULL) != ARCHIVE_OK) {
+		err = -EIO;
+		goto out_free;
+	}
+	while (!err && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK)
+		err = layer_entry(ls, a, e, digest);
+	if (!err && r != ARCHIVE_EOF) {
+		ls->ctx->stats.errors++;
+		ls->ctx->stats.corrupt++;
+		scan_event(ls->ctx, "corrupt", archive_error_string(a) ?
+			   archive_error_string(a) : "layer unreadable",
+			   ls->image, "", digest);
+	}
+	/* this layer's whiteouts apply to the layers below it */
+	for (i = 0; i < ls->new_hidden.cap; i++)
+		if (ls->new_hidden.slots[i] &&
+		    set_add(&ls->hidden, ls->new_hidden.slots[i]))
+			err = -ENOMEM;
+	set_free(&ls->new_hidden);
+out_free:
+	archive_read_free(a);
+	free(w);
+	return err;
+}
+
+/* Applies <n> layers (blob names and digests), the last one first. */
+static int apply_layers(struct scan_ctx *ctx, struct img_src *src,
+			const char *image, char **blobs, char **digests,
+			size_t n)
+{
+	struct layer_state ls = { .ctx = ctx, .image = image };
+	uint64_t off, size;
+	int fd, owned, err = 0;
+	size_t i;
+
+	for (i = n; i-- > 0 && !err;) {
+		if (src_find(src, blobs[i], &fd, &off, &size, &owned)) {
+			ctx->stats.errors++;
+			scan_event(ctx, "corrupt", "layer missing from image", image,
+				   blobs[i], digests[i]);
+			continue;
+		}
+		px_debug("scan", "layer", "image=%s layer=%s digest=%s",
+			 px_q(image), px_q(blobs[i]), px_q(digests[i]));
+		err = read_layer(&ls, fd, off, size, digests[i]);
+		if (owned >= 0)
+			close(owned);
+	}
+	set_free(&ls.seen);
+	set_free(&ls.hidden);
+	set_free(&ls.new_hidden);
+	return err;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* ---- docker save ------------------------------------------------------ */
+
+int scan_image_docker(struct scan_ctx *ctx, const char *tar_path)
+{
+	struct img_src src = { .fd = -1, .dirfd = -1 };
+	struct json_object *man = NULL, *cfg = NULL, *layers, *diff = NULL;
+	struct json_object *rootfs;
+	char **blobs = NULL, **digests = NULL;
+	size_t n = 0, i;
+	int err;
+
+	src.fd = open(tar_path, O_RDONLY | O_CLOEXEC);
+	if (src.fd < 0)
+		return -errno;
+	err = tar_index(&src);
+	if (err)
+		goto out;
+	man = src_json(&src, "manifest.json");
+	err = -EINVAL;
+	if (!man || !json_object_is_type(man, json_type_array) ||
+	    !json_object_array_length(man))
+		goto out;
+	/* one image per scan: the first in the archive */
+	cfg = src_json(&src, jstr(json_object_array_get_idx(man, 0), "Config") ?
+		       jstr(json_object_array_get_idx(man, 0), "Config") : "");
+	if (cfg && json_object_object_get_ex(cfg, "rootfs", &rootfs))
+		json_object_object_get_ex(rootfs, "diff_ids", &diff);
+	if (!json_object_object_get_ex(json_object_array_get_idx(man, 0),
+				       "Layers", &layers) ||
+	    !json_object_is_type(layers, json_type_array))
+		goto out;
+	n = json_object_array_length(layers);
+	if (n > IMG_MAX_LAYERS)
+		goto out;
+	blobs = calloc(n + 1, sizeof(char *));
+	digests = calloc(n + 1, sizeof(char *));
+	if (!blobs || !digests) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const char *b = json_object_get_string(
+			json_object_array_get_idx(layers, i));
+		const char *d = diff && i < json_object_array_length(diff) ?
+			json_object_get_string(json_object_array_get_idx(diff, i)) :
+			NULL;
+		char dg[200];
+
+		if (!strncmp(b, "blobs/", 6) && strchr(b + 6, '/'))
+			snprintf(dg, sizeof(dg), "%.*s:%s",
+				 (int)(strchr(b + 6, '/') - (b + 6)), b + 6,
+				 strchr(b + 6, '/') + 1);
+		else
+			snprintf(dg, sizeof(dg), "%s", d ? d : b);
+		blobs[i] = strdup(b);
+		digests[i] = strdup(dg);
+		if (!blobs[i] || !digests[i]) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	err = apply_layers(ctx, &src, tar_path, blobs, digests, n);
+out:
+	if (err == -EINVAL)
+		px_error("scan", "not a docker-save image", "path=%s err=%s",
+			 px_q(tar_path), px_q("manifest.json missing or unreadable"));
+	free_strv(blobs, n);
+	free_strv(digests, n);
+	json_object_put(man);
+	json_object_put(cfg);
+	for (i = 0; i < src.n; i++)
+		free(src.m[i].name);
+	free(src.m);
+	close(src.fd);
+	return err;
+}
+
+/* ---- OCI image layout ------------------------------------------------- */
+
+/* "sha256:abc" -> "blobs/sha256/abc" */
+static void blob_path(char *buf, size_t len, const char *digest)
+{
+	const char *colon = strchr(digest, ':');
+
+	if (!colon)
+		snprintf(buf, len, "blobs/%s", digest);
+	else
+		snprintf(buf, len, "blobs/%.*s/%s", (int)(colon - digest),
+			 digest, colon + 1);
+}
+
+/* The image manifest the index names (following nested indexes to the
+ * first manifest, linux/amd64 preferred). */
+static struct json_object *oci_manifest(struct img_src *src,
+					struct json_object *index, int depth)
+{
+	struct json_object *mans, *pick = NULL, *plat, *child;
+	char path[512];
+	size_t i;
+
+	if (depth > 4 || !json_object_object_get_ex(index, "manifests", &mans) ||
+	    !json_object_is_type(mans, json_type_array))
+		return NULL;
+	for (i = 0; i < json_object_array_length(mans); i++) {
+		struct json_object *m = json_object_array_get_idx(mans, i);
+
+		if (!pick)
+			pick = m;
+		if (json_object_object_get_ex(m, "platform", &plat) &&
+		    jstr(plat, "architecture") &&
+		    !strcmp(jstr(plat, "architecture"), "amd64")) {
+			pick = m;
+			break;
+		}
+	}
+	if (!pick || !jstr(pick, "digest"))
+		return NULL;
+	blob_path(path, sizeof(path), jstr(pick, "digest"));
+	child = src_json(src, path);
+	if (child && jstr(child, "mediaType") &&
+	    strstr(jstr(child, "mediaType"), "index")) {
+		struct json_object *m = oci_manifest(src, child, depth + 1);
+
+		json_object_put(child);
+		return m;
+	}
+	return child;
+}
+
+int scan_image_oci(struct scan_ctx *ctx, const char *dir)
+{
+	struct img_src src = { .fd = -1, .dirfd = -1 };
+	struct json_object *index = NULL, *man = NULL, *layers;
+	char **blobs = NULL, **digests = NULL;
+	size_t n = 0, i;
+	int err = -EINVAL;
+
+	src.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (src.dirfd < 0)
+		return -errno;
+	index = src_json(&src, "index.json");
+	if (index)
+		man = oci_manifest(&src, index, 0);
+	if (!man || !json_object_object_get_ex(man, "layers", &layers) ||
+	    !json_object_is_type(layers, json_type_array) ||
+	    (n = json_object_array_length(layers)) > IMG_MAX_LAYERS)
+		goto out;
+	blobs = calloc(n + 1, sizeof(char *));
+	digests = calloc(n + 1, sizeof(char *));
+	if (!blobs || !digests) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const char *d = jstr(json_object_array_get_idx(layers, i),
+				     "digest");
+		char path[512];
+
+		blob_path(path, sizeof(path), d ? d : "");
+		blobs[i] = strdup(path);
+		digests[i] = strdup(d ? d : "");
+		if (!blobs[i] || !digests[i]) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	err = apply_layers(ctx, &src, dir, blobs, digests, n);
+out:
+	if (err == -EINVAL)
+		px_error("scan", "not an OCI image layout", "path=%s err=%s",
+			 px_q(dir), px_q("index.json or manifest unreadable"));
+	free_strv(blobs, n);
+	free_strv(digests, n);
+	json_object_put(index);
+	json_object_put(man);
+	close(src.dirfd);
+	return err;
+}

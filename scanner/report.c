@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Whole-document outputs (see output.h): SARIF 2.1.0 for code-scanning
+ * tools and pull-request checks, CycloneDX 1.5 JSON as an SBOM.
+ *
+ * SARIF: one result per CVE of a package, per secret, PII match and
+ * malware hit (packages without CVEs are inventory, not results); rules
+ * are the distinct rule ids, written after the results with the
+ * notifications (limits hit, corrupt input) of the run's invocation.
+ * CycloneDX: one component per package finding, and one vulnerability per
+ * CVE id with every component it affects.  What follows the streamed
+ * array is kept in memory streams until the end.
+ */
+#include "output.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "host.h"
+
+struct doc_rule {
+	char *id;
+	enum scan_severity sev;
+};
+
+struct scan_doc {
+	FILE *out;
+	enum scan_format fmt;
+	size_t n_items;         /* results or components written */
+	FILE *tail;             /* notifications / vulnerabilities */
+	char *tail_buf;
+	size_t tail_len, n_tail;
+	struct doc_rule *rules;
+	size_t n_rules, cap_rules;
+};
+
+static void jkey(FILE *out, const char *key, const char *val, bool comma)
+{
+	fprintf(out, "%s\"%s\":", comma ? "," : "", key);
+	scan_json_str(out, val ? val : "");
+}
+
+static const char *sarif_level(enum scan_severity s)
+{
+	if (s >= SCAN_SEV_HIGH)
+		return "error";
+	if (s == SCAN_SEV_MEDIUM)
+		return "warning";
+	return "note";
+}
+
+struct scan_doc *scan_doc_begin(FILE *out, enum scan_format fmt)
+{
+	struct scan_doc *d = calloc(1, sizeof(*d));
+	char uuid[37];
+
+	if (!d)
+		return NULL;
+	d->out = out;
+	d->fmt = fmt;
+	d->tail = open_memstream(&d->tail_buf, &d->tail_len);
+	if (!d->tail) {
+		free(d);
+		return NULL;
+	}
+	if (fmt == SCAN_FMT_SARIF) {
+		fputs("{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\","
+		      "\"version\":\"2.1.0\",\"runs\":[{\"results\":[", out);
+	} else {
+		time_t now = time(NULL);
+		struct tm tm;
+		char ts[32];
+
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		px_uuid4(uuid);
+		fprintf(out, "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\","
+			"\"serialNumber\":\"urn:uuid:%s\",\"version\":1,"
+			"\"metadata\":{\"timestamp\":\"%s\",\"tools\":{\"components\":"
+			"[{\"type\":\"application\",\"name\":\"parallax-scan\","
+			"\"version\":\"%s\"}]}},\"components\":[", uuid, ts,
+			PX_VERSION);
+	}
+	return d;
+}
+
+/* Remembers rule <id> for the SARIF rules list. */
+static void add_rule(struct scan_doc *d, const char *id,
+		     enum scan_severity sev)
+{
+	struct doc_rule *r;
+	size_t i;
+
+	for (i = 0; i < d->n_rules; i++) {
+		if (!strcmp(d->rules[i].id, id)) {
+			if (sev > d->rules[i].sev)
+				d->rules[i].sev = sev;
+			return;
+		}
+	}
+	if (d->n_rules == d->cap_rules) {
+		r = realloc(d->rules, (d->cap_rules ? d->cap_rules * 2 : 64) *
+			    sizeof(*r));
+		if (!r)
+			return;
+		d->rules = r;
+		d->cap_rules = d->cap_rules ? d->cap_rules * 2 : 64;
+	}
+	d->rules[d->n_rules].id = strdup(id);
+	d->rules[d->n_rules].sev = sev;
+	if (d->rules[d->n_rules].id)
+		d->n_rules++;
+}
+
+static void sarif_location(FILE *out, const struct scan_finding *f)
+{
+	fputs(",\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{",
+	      out);
+	jkey(out, "uri", f->path, false);
+	fputc('}', out);
+	if (f->line)
+		fprintf(out, ",\"region\":{\"startLine\":%u}", f->line);
+	fputs("}}],\"properties\":{", out);
+	jkey(out, "inner", f->inner, false);
+	jkey(out, "sha256", f->sha256, true);
+	jkey(out, "layer_digest", f->layer_digest, true);
+}
+
+static void sarif_result(struct scan_doc *d, const char *rule,
+			 enum scan_severity sev, const char *msg,
+			 const struct scan_finding *f)
+{
+	FILE *out = d->out;
+
+	add_rule(d, rule, sev);
+	fputs(d->n_items++ ? ",{" : "{", out);
+	jkey(out, "ruleId", rule, false);
+	jkey(out, "level", sarif_level(sev), true);
+	fputs(",\"message\":{", out);
+	jkey(out, "text", msg, false);
+	fputc('}', out);
+	sarif_location(out, f);
+	if (f->type == SCAN_FINDING_PACKAGE) {
+		jkey(out, "package", f->name, true);
+		jkey(out, "version", f->version, true);
+		jkey(out, "purl", f->purl, true);
+	} else if (f->type != SCAN_FINDING_MALWARE) {
+		jkey(out, "preview", f->preview, true);
+		jkey(out, "keyed_hash", f->keyed_hash, true);
+	}
+	fputs("}}", out);
+}
+
+static void sarif_emit(struct scan_doc *d, const struct scan_finding *f)
+{
+	char msg[1024], rule[300];
+	size_t i;
+
+	if (f->type == SCAN_FINDING_PACKAGE) {
+		for (i = 0; i < f->n_cves; i++) {
+			snprintf(msg, sizeof(msg), "%s %s: %s (%s)", f->name,
+				 f->version, f->cves[i].id, f->cves[i].evidence);
+			sarif_result(d, f->cves[i].id, f->cves[i].severity, msg,
+				     f);
+		}
+		return;
+	}
+	snprintf(rule, sizeof(rule), "%s/%s",
+		 f->type == SCAN_FINDING_SECRET ? "secret" :
+		 f->type == SCAN_FINDING_PII ? "pii" : "malware", f->rule);
+	snprintf(msg, sizeof(msg), "%s found: %s", rule,
+		 f->type == SCAN_FINDING_MALWARE ? f->database : f->preview);
+	sarif_result(d, rule, f->severity, msg, f);
+}
+
+static void cdx_emit(struct scan_doc *d, const struct scan_finding *f)
+{
+	FILE *out = d->out;
+	char ref[32];
+	size_t i;
+
+	if (f->type != SCAN_FINDING_PACKAGE)
+		return;
+	snprintf(ref, sizeof(ref), "pkg-%zu", d->n_items + 1);
+	fputs(d->n_items++ ? ",{" : "{", out);
+	jkey(out, "type", "library", false);
+	jkey(out, "bom-ref", ref, true);
+	jkey(out, "name", f->name, true);
+	jkey(out, "version", f->version, true);
+	if (f->purl && f->purl[0])
+		jkey(out, "purl", f->purl, true);
+	fputs(",\"properties\":[{", out);
+	jkey(out, "name", "parallax:path", false);
+	jkey(out, "value", f->path, true);
+	fputs("},{", out);
+	jkey(out, "name", "parallax:inner", false);
+	jkey(out, "value", f->inner, true);
+	fputs("},{", out);
+	jkey(out, "name", "parallax:sha256", false);
+	jkey(out, "value", f->sha256, true);
+	fputs("},{", out);
+	jkey(out, "name", "parallax:evidence", false);
+	jkey(out, "value", f->evidence, true);
+	if (f->layer_digest && f->layer_digest[0]) {
+		fputs("},{", out);
+		jkey(out, "name", "parallax:layer_digest", false);
+		jkey(out, "value", f->layer_digest, true);
+	}
+	fputs("}]}", out);
+	/* vulnerabilities: one entry per (CVE, component), merged by id is
+	 * allowed to repeat in CycloneDX; kept simple and exact */
+	for (i = 0; i < f->n_cves; i++) {
+		fputs(d->n_tail++ ? ",{" : "{", d->tail);
+		jkey(d->tail, "id", f->cves[i].id, false);
+		fprintf(d->tail, ",\"ratings\":[{\"severity\":\"%s\"}]",
+			scan_severity_name(f->cves[i].severity));
+		jkey(d->tail, "detail", f->cves[i].evidence, true);
+		fprintf(d->tail, ",\"affects\":[{\"ref\":\"%s\"}]}", ref);
+	}
+}
+
+int scan_doc_emit(void *arg, const struct scan_finding *f)
+{
+	struct scan_doc *d = arg;
+
+	if (d->fmt == SCAN_FMT_SARIF)
+		sarif_emit(d, f);
+	else
+		cdx_emit(d, f);
+	return ferror(d->out) ? -EIO : 0;
+}
+
+void scan_doc_event(void *arg, const struct scan_event *ev)
+{
+	struct scan_doc *d = arg;
+	char msg[1024];
+
+	if (d->fmt != SCAN_FMT_SARIF)
+		return;
+	snprintf(msg, sizeof(msg), "%s: %s", ev->kind, ev->what);
+	fputs(d->n_tail++ ? ",{" : "{", d->tail);
+	jkey(d->tail, "level", "warning", false);
+	fputs(",\"message\":{", d->tail);
+	jkey(d->tail, "text", msg, false);
+	fputs("},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{",
+	      d->tail);
+	jkey(d->tail, "uri", ev->path, false);
+	fputs("}}}],\"properties\":{", d->tail);
+	jkey(d->tail, "inner", ev->inner, false);
+	jkey(d->tail, "layer_digest", ev->layer_digest, true);
+	fputs("}}", d->tail);
+}
+
+static void sarif_end(struct scan_doc *d)
+{
+	FILE *out = d->out;
+	size_t i;
+
+	fputs("],\"tool\":{\"driver\":{\"name\":\"parallax-scan\",", out);
+	fprintf(out, "\"version\":\"%s\",\"informationUri\":"
+		"\"https://github.com/parallax/parallax\",\"rules\":[", PX_VERSION);
+	for (i = 0; i < d->n_rules; i++) {
+		fputs(i ? ",{" : "{", out);
+		jkey(out, "id", d->rules[i].id, false);
+		fputs(",\"shortDescription\":{", out);
+		jkey(out, "text", d->rules[i].id, false);
+		fprintf(out, "},\"defaultConfiguration\":{\"level\":\"%s\"}}",
+			sarif_level(d->rules[i].sev));
+		free(d->rules[i].id);
+	}
+	fputs("]}},\"invocations\":[{\"executionSuccessful\":true,"
+	      "\"toolExecutionNotifications\":[", out);
+	fwrite(d->tail_buf, 1, d->tail_len, out);
+	fputs("]}]}]}\n", out);
+}
+
+int scan_doc_end(struct scan_doc *d)
+{
+	int err;
+
+	fflush(d->tail);
+	if (d->fmt == SCAN_FMT_SARIF) {
+		sarif_end(d);
+	} else {
+		fputs("],\"vulnerabilities\":[", d->out);
+		fwrite(d->tail_buf, 1, d->tail_len, d->out);
+		fputs("]}\n", d->out);
+	}
+	err = fflush(d->out) == EOF || ferror(d->out) ? -EIO : 0;
+	fclose(d->tail);
+	free(d->tail_buf);
+	free(d->rules);
+	free(d);
+	return err;
+}
