@@ -21,51 +21,14 @@
 #include <libpq-fe.h>
 
 #include "host.h"
+#include "advisories.h"
+#include "queries.h"
+
+#define TEXTOID 25   /* pg_type.oid of text */
+#define QOPT 256     /* getopt values of the query parameters */
 
 #define DEFAULT_DATA_DIR "/var/lib/parallax"
 #define CELL_MAX 64   /* table cells wider than this are cut (--wide: not) */
-
-/* Every query takes $1: a host_id to filter on, or NULL for all hosts.
- * "%s" is where the CVE list aggregate goes (a text list in the table, an
- * array in JSON). */
-struct command {
-	const char *name;
-	const char *help;
-	const char *sql;
-};
-
-static const struct command commands[] = {
-	{ "findings", "what the scanner found at rest, worst first",
-	  "SELECT host_id AS host, severity, cve, type, name, version, path, "
-	  "inner_path AS inner, sha256, loaded_now, "
-	  "date_trunc('second', first_seen) AS first_seen, "
-	  "date_trunc('second', last_seen) AS last_seen "
-	  "FROM v_findings WHERE ($1::text IS NULL OR host_id = $1::text) "
-	  "ORDER BY px_severity_rank(severity) DESC, host_id, path, "
-	  "inner_path, name, cve" },
-	{ "loaded", "vulnerable artifacts loaded by a live process right now",
-	  "SELECT host_id AS host, pid, coalesce(cmdline, exe, '') AS command, "
-	  "path, inner_path AS inner, sha256, %s AS cves, "
-	  "(array_agg(severity ORDER BY px_severity_rank(severity) DESC))[1] "
-	  "AS severity, date_trunc('second', min(loaded_since)) "
-	  "AS loaded_since FROM v_loaded_now "
-	  "WHERE ($1::text IS NULL OR host_id = $1::text) "
-	  "GROUP BY host_id, exec_id, pid, cmdline, exe, path, inner_path, "
-	  "sha256 ORDER BY max(px_severity_rank(severity)) DESC, host_id, pid, "
-	  "path, inner_path" },
-	{ "correlations", "every correlation, past and present",
-	  "SELECT host_id AS host, pid, coalesce(cmdline, exe, '') AS command, "
-	  "path, inner_path AS inner, sha256, cve, severity, name, version, "
-	  "CASE WHEN loaded_now THEN 'loaded' ELSE 'ended' END AS state, "
-	  "date_trunc('second', loaded_since) AS loaded_since, "
-	  "date_trunc('second', ended_at) AS ended_at, "
-	  "date_trunc('second', last_seen) AS last_seen FROM correlations "
-	  "WHERE ($1::text IS NULL OR host_id = $1::text) "
-	  "ORDER BY first_seen, host_id, pid, path, inner_path, cve" },
-};
-
-#define CVES_TEXT "string_agg(DISTINCT nullif(cve, ''), ',' ORDER BY nullif(cve, ''))"
-#define CVES_JSON "coalesce(array_agg(DISTINCT cve ORDER BY cve) FILTER (WHERE cve <> ''), '{}')"
 
 static void usage(FILE *out)
 {
@@ -75,15 +38,28 @@ static void usage(FILE *out)
 		"Queries what parallax-collector stored.\n"
 		"\n"
 		"Commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].help);
+	for (size_t i = 0; i < coll_n_queries; i++)
+		fprintf(out, "  %-15s %s\n", coll_queries[i].name,
+			coll_queries[i].help);
 	fprintf(out,
+		"  advisories import ZIP|DIR|FILE\n"
+		"                  load OSV advisories (as downloaded from osv.dev)\n"
+		"                  and re-evaluate the stored inventory\n"
+		"  advisories evaluate\n"
+		"                  re-evaluate the inventory against stored advisories\n"
 		"\n"
 		"Options:\n"
 		"  --db DSN          libpq connection string\n"
 		"  --data-dir DIR    read the DSN from DIR/collector.dsn\n"
 		"                    (default " DEFAULT_DATA_DIR ")\n"
 		"  --host ID         only this host_id\n"
+		"  --exec ID         the process (exec_id) of tree, artifacts, connections\n"
+		"  --sha256 HEX      the artifact of where-loaded\n"
+		"  --package NAME    the package of where-loaded\n"
+		"  --since TIME      window start (timestamptz, e.g. 2026-12-03T10:00Z)\n"
+		"  --until TIME      window end\n"
+		"  --limit N         rows of the event queries (default 1000)\n"
+		"  --cve ID          the advisory of advisory-hosts\n"
 		"  --json            a JSON array of objects instead of a table\n"
 		"  --wide            do not cut long table cells\n"
 		"  --help, --version\n"
@@ -198,11 +174,11 @@ static void print_table(const PGresult *res, bool wide)
 	free(w);
 }
 
-static int run(const char *dsn, const struct command *cmd, const char *host,
-	       bool json, bool wide)
+static int run(const char *dsn, const struct coll_query *q,
+	       const char *const *params, bool json, bool wide)
 {
-	char inner[4096], sql[4400];
-	const char *params[1] = { host };
+	Oid types[COLL_Q_NPARAMS];
+	char sql[8192];
 	PGresult *res;
 	PGconn *conn;
 	int ret = 0;
@@ -218,18 +194,20 @@ static int run(const char *dsn, const struct command *cmd, const char *host,
 		return 1;
 	}
 	PQclear(PQexec(conn, "SET TimeZone = 'UTC'"));
-	snprintf(inner, sizeof(inner), cmd->sql, json ? CVES_JSON : CVES_TEXT);
-	if (json)
-		snprintf(sql, sizeof(sql), "SELECT coalesce(json_agg(t), '[]'::json) "
-			 "FROM (%s) t", inner);
-	else
-		snprintf(sql, sizeof(sql), "%s", inner);
-	res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
+	if (coll_query_sql(q, json, sql, sizeof(sql)) < 0) {
+		fprintf(stderr, "parallax: %s: query too long\n", q->name);
+		PQfinish(conn);
+		return 1;
+	}
+	for (int i = 0; i < COLL_Q_NPARAMS; i++)
+		types[i] = TEXTOID;
+	res = PQexecParams(conn, sql, COLL_Q_NPARAMS, types, params, NULL,
+			   NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		char *msg = PQresultErrorMessage(res);
 
 		msg[strcspn(msg, "\n")] = '\0';
-		fprintf(stderr, "parallax: %s query failed: %s%s\n", cmd->name,
+		fprintf(stderr, "parallax: %s query failed: %s%s\n", q->name,
 			msg, strstr(msg, "does not exist") ?
 			" (has parallax-collector created the schema?)" : "");
 		ret = 1;
@@ -243,20 +221,80 @@ static int run(const char *dsn, const struct command *cmd, const char *host,
 	return ret;
 }
 
+static PGconn *connect_db(const char *dsn)
+{
+	PGconn *conn = PQconnectdb(dsn);
+
+	if (PQstatus(conn) != CONNECTION_OK) {
+		char *msg = PQerrorMessage(conn);
+
+		msg[strcspn(msg, "\n")] = '\0';
+		fprintf(stderr, "parallax: cannot reach the database at %s: %s; is parallax-collector running?\n",
+			dsn, msg);
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+/* parallax advisories import PATH | evaluate */
+static int advisories(const char *dsn, int argc, char **argv, bool json)
+{
+	struct coll_adv_result r = { 0 };
+	char err[1024];
+	PGconn *conn;
+	int ret;
+
+	if (!((argc == 2 && strcmp(argv[0], "import") == 0) ||
+	      (argc == 1 && strcmp(argv[0], "evaluate") == 0))) {
+		fprintf(stderr, "parallax: usage: advisories import ZIP|DIR|FILE, or advisories evaluate\n");
+		return 2;
+	}
+	conn = connect_db(dsn);
+	if (conn == NULL)
+		return 1;
+	if (argc == 2)
+		ret = coll_adv_import(conn, argv[1], &r, err, sizeof(err));
+	else
+		ret = coll_adv_evaluate(conn, &r, err, sizeof(err));
+	PQfinish(conn);
+	if (ret < 0) {
+		fprintf(stderr, "parallax: advisories %s failed: %s\n", argv[0],
+			err);
+		return 1;
+	}
+	printf(json ? "{\"files\":%zu,\"skipped\":%zu,\"advisories\":%zu,"
+		      "\"matches\":%zu,\"findings\":%ld,\"correlations\":%ld}\n" :
+		      "files=%zu skipped=%zu advisories=%zu matches=%zu "
+		      "findings=%ld correlations=%ld\n",
+	       r.files, r.skipped, r.advisories, r.matches, r.findings,
+	       r.correlations);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "data-dir", required_argument, NULL, 'D' },
-		{ "host", required_argument, NULL, 'H' },
+		{ "host", required_argument, NULL, QOPT + COLL_Q_HOST },
+		{ "exec", required_argument, NULL, QOPT + COLL_Q_EXEC },
+		{ "sha256", required_argument, NULL, QOPT + COLL_Q_SHA256 },
+		{ "package", required_argument, NULL, QOPT + COLL_Q_PACKAGE },
+		{ "since", required_argument, NULL, QOPT + COLL_Q_SINCE },
+		{ "until", required_argument, NULL, QOPT + COLL_Q_UNTIL },
+		{ "limit", required_argument, NULL, QOPT + COLL_Q_LIMIT },
+		{ "cve", required_argument, NULL, QOPT + COLL_Q_CVE },
 		{ "json", no_argument, NULL, 'j' },
 		{ "wide", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db = NULL, *data_dir = NULL, *host = NULL;
-	const struct command *cmd = NULL;
+	const char *db = NULL, *data_dir = NULL;
+	const char *params[COLL_Q_NPARAMS] = { 0 };
+	const struct coll_query *cmd = NULL;
+	const char *why;
 	bool json = false, wide = false;
 	char *dsn_file = NULL;
 	int o, ret;
@@ -269,8 +307,15 @@ int main(int argc, char **argv)
 		case 'D':
 			data_dir = optarg;
 			break;
-		case 'H':
-			host = optarg;
+		case QOPT + COLL_Q_HOST:
+		case QOPT + COLL_Q_EXEC:
+		case QOPT + COLL_Q_SHA256:
+		case QOPT + COLL_Q_PACKAGE:
+		case QOPT + COLL_Q_SINCE:
+		case QOPT + COLL_Q_UNTIL:
+		case QOPT + COLL_Q_LIMIT:
+		case QOPT + COLL_Q_CVE:
+			params[o - QOPT] = optarg;
 			break;
 		case 'j':
 			json = true;
@@ -289,16 +334,33 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (optind < argc && strcmp(argv[optind], "advisories") == 0) {
+		if (db == NULL && data_dir == NULL)
+			db = getenv("PARALLAX_DB");
+		if (db == NULL || db[0] == '\0') {
+			dsn_file = read_dsn(data_dir != NULL ? data_dir :
+					    DEFAULT_DATA_DIR);
+			if (dsn_file == NULL)
+				return 1;
+			db = dsn_file;
+		}
+		ret = advisories(db, argc - optind - 1, argv + optind + 1, json);
+		free(dsn_file);
+		return ret;
+	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "parallax: expected one command (findings, loaded, correlations); see --help\n");
+		fprintf(stderr, "parallax: expected one command (findings, loaded, exposure, ...); see --help\n");
 		return 2;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[optind], commands[i].name) == 0)
-			cmd = &commands[i];
+	cmd = coll_query_find(argv[optind]);
 	if (cmd == NULL) {
 		fprintf(stderr, "parallax: unknown command '%s'; see --help\n",
 			argv[optind]);
+		return 2;
+	}
+	why = coll_query_missing(cmd, params);
+	if (why != NULL) {
+		fprintf(stderr, "parallax: %s\n", why);
 		return 2;
 	}
 	if (db == NULL && data_dir == NULL)
@@ -309,7 +371,7 @@ int main(int argc, char **argv)
 			return 1;
 		db = dsn_file;
 	}
-	ret = run(db, cmd, host, json, wide);
+	ret = run(db, cmd, params, json, wide);
 	free(dsn_file);
 	return ret;
 }

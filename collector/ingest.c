@@ -1,37 +1,39 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The ingest sink (see ingest.h): a FIFO of batches, each turned at submit
- * time into a list of parameterised statements, run one transaction at a
- * time on a non-blocking connection (pgconn.c).
+ * The ingest sink (see ingest.h).  Two connections, two stages:
  *
- * Transaction of one batch, in order (statements for empty parts are left
- * out):
- *   BEGIN
- *   high-water mark      (no row: duplicate -> ROLLBACK, ack DUPLICATE)
- *   host facts
- *   exec, fork           (processes; events)
- *   artifact loads       (artifacts_loaded; correlations with findings)
- *   findings             (findings; correlations with live loads)
- *   exits                (processes end; loads and correlations leave
- *                         "loaded now")
- *   other events         (network, health, MCP, policy: events only)
- *   scan report
- *   COMMIT               (ack COMMITTED)
- * Exits come after loads and findings so that a batch holding a whole short
- * life (exec, load, exit) ends with the correct state.
+ *   submit -> pending --(rows or ms)--> group --state conn--> --events conn--> ack
  *
- * The runner takes the head of the queue.  Several batches could later share
- * one transaction by taking a run of items and checking each high-water mark
- * in turn; the item list and the outcome per item are kept apart from the
- * runner's phase for that reason.
+ * Batches wait in <pending> until they hold flush_rows events or the oldest
+ * has waited flush_ms; then they become one group.  A group runs through
+ * two transactions, in group order on each connection:
  *
- * Errors: SQLSTATE classes 22, 23 and 54 reject the batch (see
- * coll_pg_error_is_permanent); anything else, including 42 (a statement the
- * schema does not accept: our bug, cured by an upgrade), keeps the batch and
- * retries it, so the queue stalls, intake pauses, and sources hold their data.
+ *   state  (connection S)  BEGIN; per batch: host facts, fork, exec, loads
+ *                          (with their correlations), findings (with
+ *                          theirs), exits, scan report; COMMIT
+ *   events (connection E)  BEGIN; the group's high-water marks
+ *                          (SQL_HWM_GROUP), which tell the duplicates; COPY
+ *                          of the events of every batch that is not one;
+ *                          COMMIT; then each batch is acked COMMITTED or
+ *                          DUPLICATE
  *
- * XXX: one round trip per statement (about ten per batch, whatever its
- * size); pipeline mode and COPY for events come with the fleet-grade sink.
+ * While E commits group k, S already works on group k+1, so the two
+ * transactions use both of the server's cores.  Effectively-once holds for
+ * the events table because its rows and the marks commit together.  S
+ * first reads the committed marks (SQL_HWM_READ) and skips the batches at
+ * or below them; a replay that arrives while its first copy is still
+ * between the stages runs its state statements twice, which are upserts
+ * that the same rows leave unchanged.
+ *
+ * Errors: a database error that a retry may cure (connection lost, server
+ * restart) rolls back and retries the same group with backoff, so the
+ * queue stalls, intake pauses and sources keep their data.  An error no
+ * retry can cure (SQLSTATE 22, 23, 54: see coll_pg_error_is_permanent)
+ * splits the group into groups of one batch, and the batch that fails alone
+ * is acked REJECTED with the server's message.
+ *
+ * XXX: a batch rejected by the events transaction keeps the state rows its
+ * state transaction committed (they are valid rows; only its events failed).
  * XXX: no statement timeout: a server that accepts the connection and never
  * answers stalls the queue until TCP gives up.
  */
@@ -43,7 +45,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <time.h>
 
+#include "host.h"
 #include "ingest_sql.h"
 #include "log.h"
 #include "pgconn.h"
@@ -54,10 +59,13 @@
 #define MAX_COLS 20
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
+#define DEFAULT_FLUSH_ROWS 10000
+#define DEFAULT_FLUSH_MS 20
+#define DEFAULT_GROUP_BATCHES 1024
 
 enum stmt_role {
 	ROLE_DATA,
-	ROLE_HWM,       /* no row returned: the batch is a duplicate */
+	ROLE_HOST,      /* skipped when an earlier batch of the group has it */
 };
 
 struct stmt {
@@ -71,40 +79,90 @@ struct item {
 	struct item *next;
 	coll_ack_fn ack;
 	void *ctx;
-	char label[160];        /* source/boot/seq, for logs */
+	char label[160];        /* host/source/boot/seq, for logs */
+	char *host_id;
+	char *source_id;
+	char *boot_id;
+	char *kind;
+	char *version;
+	char *peer;
+	uint64_t seq;
+	uint64_t sent_ns;       /* the source's clock, for lag */
+	uint64_t queued_ns;     /* px_mono_ns() at submit */
 	struct stmt *stmts;
 	size_t n_stmts;
 	size_t cap_stmts;
+	struct coll_buf copy;   /* the batch's events as COPY text rows */
+	size_t rows;
+	bool skip_state;        /* a duplicate, as far as the state stage knows */
+	bool dup;
 	bool oom;
+};
+
+enum group_stage {
+	STAGE_STATE,
+	STAGE_EVENTS,
+};
+
+struct group {
+	struct group *next;
+	enum group_stage stage;
+	struct item **items;
+	size_t n;
+	size_t rows;
+	struct iovec *iov;      /* COPY chunks while E runs */
 };
 
 enum run_phase {
 	RUN_IDLE,
 	RUN_BEGIN,
 	RUN_STMT,
+	RUN_HWM,
+	RUN_COPY,
 	RUN_COMMIT,
 	RUN_ROLLBACK,
 };
 
-struct coll_sink {
-	uv_loop_t *loop;
+/* One connection and the transaction it runs for the group at hand. */
+struct runner {
+	struct coll_sink *sink;
+	const char *name;       /* "state" or "events", for logs */
 	struct coll_pg *pg;
 	uv_timer_t retry;
 	bool retry_pending;
 	unsigned int backoff_ms;
+	enum run_phase phase;
+	struct group *g;
+	size_t item_idx;
+	size_t stmt_idx;
+	uint64_t began_ns;
+	/* After ROLLBACK: retry, split or reject. */
+	enum { AFTER_RETRY, AFTER_SPLIT, AFTER_REJECT } after;
+	char detail[512];
+};
 
-	struct item *head;
-	struct item *tail;
+struct coll_sink {
+	uv_loop_t *loop;
+	struct runner st;       /* state connection */
+	struct runner ev;       /* events connection */
+	uv_timer_t flush;
+	bool flush_armed;
+
+	/* submitted, not yet grouped */
+	struct item *p_head, *p_tail;
+	size_t p_rows, p_count;
+	/* groups in order; those at stage STATE follow those at EVENTS */
+	struct group *g_head, *g_tail;
+
+	size_t flush_rows;
+	unsigned int flush_ms;
+	size_t group_batches;
 	size_t high_water;
 	bool pressured;
 	void (*on_pressure)(void *arg, bool high);
+	void (*on_commit)(void *arg, const struct coll_commit_info *ci);
 	void *arg;
-
-	enum run_phase phase;
-	size_t idx;                       /* statement of the head item */
-	bool retry_after_rollback;
-	Parallax__V1__AckStatus outcome;  /* after ROLLBACK, when no retry */
-	char detail[512];
+	int closed_handles;
 
 	struct coll_sink_stats stats;
 };
@@ -169,18 +227,15 @@ struct batch_ctx {
 	const char *source_id;
 };
 
-/* $1..$<nhead> of a data statement: host_id, source_id, boot_id, seq. */
+/* $1 host_id, and with <nhead> 2 also $2 source_id. */
 static struct stmt *data_stmt(struct item *it, const struct batch_ctx *bc,
 			      const char *sql, int nhead)
 {
 	struct stmt *st = stmt_add(it, sql, ROLE_DATA);
 
 	param_str(it, st, bc->host_id);
-	param_str(it, st, bc->source_id);
-	if (nhead > 2) {
-		param_str(it, st, bc->b->source->boot_id);
-		param_u64(it, st, bc->b->seq);
-	}
+	if (nhead > 1)
+		param_str(it, st, bc->source_id);
 	return st;
 }
 
@@ -340,7 +395,7 @@ static void add_exit(struct section *sec, uint64_t ts,
 	sec->rows++;
 }
 
-enum { OT_TS, OT_KIND, OT_EXEC_ID, OT_PID, OT_DETAIL, OT_NCOLS };
+/* ---- event rows for COPY ---------------------------------------------- */
 
 static void addr_json(struct coll_buf *j, const char *key,
 		      const ProtobufCBinaryData *a)
@@ -356,14 +411,73 @@ static void addr_json(struct coll_buf *j, const char *key,
 		coll_json_bytes(j, key, a->data, a->len);
 }
 
-/* Writes the detail of an event that only goes to the event log; returns
- * its kind name and process (NULL for health). */
-static const char *other_detail(const Parallax__V1__Event *e,
+static const char *process_detail(const Parallax__V1__Event *e,
+				  struct coll_buf *j,
+				  const Parallax__V1__ProcessRef **proc)
+{
+	switch (e->kind_case) {
+	case PARALLAX__V1__EVENT__KIND_EXEC: {
+		const Parallax__V1__ProcessExec *x = e->exec;
+
+		*proc = x->proc;
+		coll_json_str(j, "exe", x->exe);
+		coll_json_strv(j, "argv", x->argv, x->n_argv);
+		coll_json_u64(j, "ppid", x->ppid);
+		coll_json_str(j, "parent_exec_id", x->parent_exec_id);
+		coll_json_u64(j, "uid", x->uid);
+		coll_json_u64(j, "euid", x->euid);
+		coll_json_str(j, "comm", x->comm);
+		coll_json_str(j, "container_id", x->container_id);
+		if (x->from_snapshot)
+			coll_json_u64(j, "from_snapshot", 1);
+		return "exec";
+	}
+	case PARALLAX__V1__EVENT__KIND_FORK:
+		*proc = e->fork->proc;
+		if (e->fork->parent != NULL) {
+			coll_json_u64(j, "ppid", e->fork->parent->pid);
+			coll_json_str(j, "parent_exec_id",
+				      e->fork->parent->exec_id);
+		}
+		return "fork";
+	case PARALLAX__V1__EVENT__KIND_EXIT:
+		*proc = e->exit->proc;
+		coll_json_i64(j, "exit_code", e->exit->exit_code);
+		return "exit";
+	default: { /* PARALLAX__V1__EVENT__KIND_ARTIFACT */
+		const Parallax__V1__ArtifactLoaded *x = e->artifact;
+
+		*proc = x->proc;
+		coll_json_str(j, "path", x->path);
+		coll_json_str(j, "sha256", x->sha256);
+		coll_json_u64(j, "dev", x->dev);
+		coll_json_u64(j, "inode", x->inode);
+		coll_json_u64(j, "size", x->size);
+		coll_json_str(j, "load_kind", load_kind_name(x->kind));
+		coll_json_str(j, "error", x->error);
+		coll_json_str(j, "class_name", x->class_name);
+		return "artifact";
+	}
+	}
+}
+
+/* Writes the detail object of any event; returns its kind name and sets
+ * its process (NULL for health). */
+static const char *event_detail(const Parallax__V1__Event *e,
 				struct coll_buf *j,
 				const Parallax__V1__ProcessRef **proc)
 {
+	const char *kind;
+
+	*proc = NULL;
 	coll_json_begin(j);
 	switch (e->kind_case) {
+	case PARALLAX__V1__EVENT__KIND_EXEC:
+	case PARALLAX__V1__EVENT__KIND_FORK:
+	case PARALLAX__V1__EVENT__KIND_EXIT:
+	case PARALLAX__V1__EVENT__KIND_ARTIFACT:
+		kind = process_detail(e, j, proc);
+		break;
 	case PARALLAX__V1__EVENT__KIND_NET:
 		*proc = e->net->proc;
 		coll_json_str(j, "kind", net_kind_name(e->net->kind));
@@ -372,10 +486,9 @@ static const char *other_detail(const Parallax__V1__Event *e,
 		coll_json_u64(j, "local_port", e->net->local_port);
 		addr_json(j, "remote_addr", &e->net->remote_addr);
 		coll_json_u64(j, "remote_port", e->net->remote_port);
-		coll_json_end(j);
-		return "net";
+		kind = "net";
+		break;
 	case PARALLAX__V1__EVENT__KIND_HEALTH:
-		*proc = NULL;
 		coll_json_u64(j, "ringbuf_drops", e->health->ringbuf_drops);
 		coll_json_u64(j, "events_total", e->health->events_total);
 		coll_json_u64(j, "hash_errors", e->health->hash_errors);
@@ -385,8 +498,8 @@ static const char *other_detail(const Parallax__V1__Event *e,
 		coll_json_u64(j, "processes_tracked",
 			      e->health->processes_tracked);
 		coll_json_f64(j, "events_per_s", e->health->events_per_s);
-		coll_json_end(j);
-		return "health";
+		kind = "health";
+		break;
 	case PARALLAX__V1__EVENT__KIND_MCP:
 		*proc = e->mcp->proc;
 		coll_json_str(j, "transport", e->mcp->transport);
@@ -396,41 +509,149 @@ static const char *other_detail(const Parallax__V1__Event *e,
 		coll_json_str(j, "json_id", e->mcp->json_id);
 		coll_json_bytes(j, "body", e->mcp->body.data,
 				e->mcp->body.len);
-		coll_json_end(j);
-		return "mcp";
+		kind = "mcp";
+		break;
 	default: /* PARALLAX__V1__EVENT__KIND_VIOLATION */
 		*proc = e->violation->proc;
 		coll_json_str(j, "policy", e->violation->policy);
 		coll_json_str(j, "rule", e->violation->rule);
 		coll_json_str(j, "action", e->violation->action);
 		coll_json_str(j, "detail", e->violation->detail);
-		coll_json_end(j);
-		return "violation";
+		kind = "violation";
+		break;
+	}
+	coll_json_end(j);
+	return kind;
+}
+
+/* One COPY text field: backslash, tab, newline and carriage return are
+ * escaped; NULL is \N. */
+static void copy_field(struct coll_buf *b, const char *s, size_t n, bool last)
+{
+	size_t i = 0;
+
+	if (s == NULL) {
+		coll_buf_putn(b, "\\N", 2);
+		goto out_sep;
+	}
+	while (i < n) {
+		size_t run = 0;
+
+		while (i + run < n && s[i + run] != '\\' && s[i + run] != '\t' &&
+		       s[i + run] != '\n' && s[i + run] != '\r')
+			run++;
+		coll_buf_putn(b, s + i, run);
+		i += run;
+		if (i == n)
+			break;
+		switch (s[i++]) {
+		case '\\':
+			coll_buf_putn(b, "\\\\", 2);
+			break;
+		case '\t':
+			coll_buf_putn(b, "\\t", 2);
+			break;
+		case '\n':
+			coll_buf_putn(b, "\\n", 2);
+			break;
+		default:
+			coll_buf_putn(b, "\\r", 2);
+			break;
+		}
+	}
+out_sep:
+	coll_buf_putn(b, last ? "\n" : "\t", 1);
+}
+
+static void copy_str(struct coll_buf *b, const char *s)
+{
+	copy_field(b, s, s != NULL ? strlen(s) : 0, false);
+}
+
+/* Two or more digits of <v>, zero-padded to <width>. */
+static void put_padded(char *p, unsigned int v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
 	}
 }
 
-static void add_other(struct section *sec, const Parallax__V1__Event *e)
+/* A timestamptz literal in UTC with microseconds; <ns> 0 means unknown,
+ * and the receive time <now> stands in for it.  The date part is cached
+ * per second: events of one batch mostly share it. */
+static void copy_ts(struct coll_buf *b, uint64_t ns, uint64_t now)
+{
+	static _Thread_local time_t cached_sec = -1;
+	static _Thread_local char cached[20];    /* "YYYY-MM-DD HH:MM:SS" */
+	char out[32];
+	time_t sec;
+	struct tm tm;
+
+	if (ns == 0)
+		ns = now;
+	sec = (time_t)(ns / 1000000000u);
+	if (sec != cached_sec) {
+		gmtime_r(&sec, &tm);
+		if (tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+			coll_buf_printf(b, "%04d-%02d-%02d %02d:%02d:%02d+00\t",
+					tm.tm_year + 1900, tm.tm_mon + 1,
+					tm.tm_mday, tm.tm_hour, tm.tm_min,
+					tm.tm_sec);
+			return;
+		}
+		put_padded(cached, (unsigned int)tm.tm_year + 1900, 4);
+		cached[4] = '-';
+		put_padded(cached + 5, (unsigned int)tm.tm_mon + 1, 2);
+		cached[7] = '-';
+		put_padded(cached + 8, (unsigned int)tm.tm_mday, 2);
+		cached[10] = ' ';
+		put_padded(cached + 11, (unsigned int)tm.tm_hour, 2);
+		cached[13] = ':';
+		put_padded(cached + 14, (unsigned int)tm.tm_min, 2);
+		cached[16] = ':';
+		put_padded(cached + 17, (unsigned int)tm.tm_sec, 2);
+		cached_sec = sec;
+	}
+	memcpy(out, cached, 19);
+	out[19] = '.';
+	put_padded(out + 20, (unsigned int)(ns % 1000000000u / 1000u), 6);
+	memcpy(out + 26, "+00\t", 4);
+	coll_buf_putn(b, out, 30);
+}
+
+/* Appends one events row (column order of SQL_COPY_EVENTS). */
+static void copy_event(struct item *it, const struct batch_ctx *bc,
+		       const Parallax__V1__Event *e, uint64_t now)
 {
 	const Parallax__V1__ProcessRef *proc = NULL;
 	struct coll_buf j = { 0 };
-	struct coll_arr *c = sec->col;
-	const char *kind = other_detail(e, &j, &proc);
-	char *detail = coll_buf_take(&j);
+	struct coll_buf *c = &it->copy;
+	const char *kind = event_detail(e, &j, &proc);
 
-	coll_arr_u64(&c[OT_TS], e->ts_ns);
-	coll_arr_str(&c[OT_KIND], kind);
-	coll_arr_str(&c[OT_EXEC_ID], proc ? proc->exec_id : NULL);
-	if (proc != NULL)
-		coll_arr_u64(&c[OT_PID], proc->pid);
-	else
-		coll_arr_str(&c[OT_PID], NULL);
-	if (detail == NULL)
-		c[OT_DETAIL].b.oom = true;
-	coll_arr_str(&c[OT_DETAIL], detail != NULL ? detail : "{}");
-	free(detail);
-	sec->rows++;
+	if (j.oom) {
+		it->oom = true;
+		coll_buf_free(&j);
+		return;
+	}
+	copy_ts(c, e->ts_ns, now);
+	copy_str(c, bc->host_id);
+	copy_str(c, kind);
+	copy_str(c, proc != NULL ? proc->exec_id : NULL);
+	if (proc != NULL) {
+		coll_buf_u64(c, proc->pid);
+		coll_buf_putn(c, "\t", 1);
+	} else {
+		coll_buf_putn(c, "\\N\t", 3);
+	}
+	copy_field(c, j.p, j.len, false);
+	copy_str(c, bc->source_id);
+	copy_str(c, bc->b->source->boot_id);
+	coll_buf_u64(c, bc->b->seq);
+	coll_buf_putn(c, "\n", 1);
+	coll_buf_free(&j);
+	it->rows++;
 }
-
 enum { FN_TYPE, FN_PATH, FN_INNER, FN_SHA, FN_LAYER, FN_ECO, FN_NAME,
        FN_VERSION, FN_PURL, FN_CVE, FN_SEV, FN_EVIDENCE, FN_PRINT,
        FN_NCOLS };
@@ -504,24 +725,11 @@ static void add_finding(struct section *sec, const Parallax__V1__Finding *f)
 	}
 }
 
-static void build_header(struct item *it, const struct batch_ctx *bc,
-			 const char *peer)
+static void build_host(struct item *it, const struct batch_ctx *bc)
 {
-	const Parallax__V1__Source *src = bc->b->source;
-	const Parallax__V1__HostFacts *h = src->host;
-	struct stmt *st;
+	const Parallax__V1__HostFacts *h = bc->b->source->host;
+	struct stmt *st = stmt_add(it, SQL_HOST, ROLE_HOST);
 
-	st = stmt_add(it, SQL_HWM, ROLE_HWM);
-	param_str(it, st, bc->host_id);
-	param_str(it, st, bc->source_id);
-	param_str(it, st, src->boot_id);
-	param_u64(it, st, bc->b->seq);
-	param_str(it, st, src->kind == PARALLAX__V1__SOURCE_KIND__SOURCE_KIND_AGENT ?
-			  "agent" : "scanner");
-	param_str(it, st, src->version);
-	param_str(it, st, peer);
-
-	st = stmt_add(it, SQL_HOST, ROLE_DATA);
 	param_str(it, st, bc->host_id);
 	param_str(it, st, h->hostname);
 	param_str(it, st, h->kernel);
@@ -551,20 +759,52 @@ static void build_scan(struct item *it, const struct batch_ctx *bc)
 	param_u64(it, st, r->errors);
 }
 
-/* Turns the batch into the statements of its transaction. */
-static void build_item(struct item *it, const struct batch_ctx *bc,
-		       const char *peer)
+/* The correlation keys of the batch's loads and findings (SQL_LOCK_KEYS). */
+static void build_locks(struct item *it, const struct batch_ctx *bc)
+{
+	const Parallax__V1__Batch *b = bc->b;
+	struct coll_arr sha = { 0 }, path = { 0 };
+	struct stmt *st;
+
+	for (size_t i = 0; i < b->n_events; i++) {
+		const Parallax__V1__Event *e = b->events[i];
+
+		if (e->kind_case != PARALLAX__V1__EVENT__KIND_ARTIFACT)
+			continue;
+		coll_arr_str(&sha, e->artifact->sha256);
+		coll_arr_str(&path, e->artifact->path);
+	}
+	for (size_t i = 0; i < b->n_findings; i++) {
+		coll_arr_str(&sha, b->findings[i]->sha256);
+		coll_arr_str(&path, b->findings[i]->path);
+	}
+	if (path.n == 0)
+		goto out_free;
+	st = stmt_add(it, SQL_LOCK_KEYS, ROLE_DATA);
+	param_str(it, st, bc->host_id);
+	param_take(it, st, coll_arr_take(&sha));
+	param_take(it, st, coll_arr_take(&path));
+out_free:
+	coll_buf_free(&sha.b);
+	coll_buf_free(&path.b);
+}
+
+/* Turns the batch into the statements of its state transaction and the
+ * COPY rows of its events. */
+static void build_item(struct item *it, const struct batch_ctx *bc)
 {
 	const Parallax__V1__Batch *b = bc->b;
 	struct section exec = { .ncols = EX_NCOLS }, fork = { .ncols = FK_NCOLS };
 	struct section load = { .ncols = AL_NCOLS }, fin = { .ncols = FN_NCOLS };
 	struct section exits = { .ncols = XT_NCOLS };
-	struct section other = { .ncols = OT_NCOLS };
+	uint64_t now = px_now_ns();
 
-	build_header(it, bc, peer);
+	build_host(it, bc);
+	build_locks(it, bc);
 	for (size_t i = 0; i < b->n_events; i++) {
 		const Parallax__V1__Event *e = b->events[i];
 
+		copy_event(it, bc, e, now);
 		switch (e->kind_case) {
 		case PARALLAX__V1__EVENT__KIND_EXEC:
 			add_exec(&exec, e->ts_ns, e->exec);
@@ -579,19 +819,19 @@ static void build_item(struct item *it, const struct batch_ctx *bc,
 			add_exit(&exits, e->ts_ns, e->exit);
 			break;
 		default:
-			add_other(&other, e);
 			break;
 		}
 	}
+	if (it->copy.oom)
+		it->oom = true;
 	for (size_t i = 0; i < b->n_findings; i++)
 		add_finding(&fin, b->findings[i]);
 
-	section_emit(it, bc, &fork, SQL_FORK, 4);
-	section_emit(it, bc, &exec, SQL_EXEC, 4);
-	section_emit(it, bc, &load, SQL_ARTIFACT, 4);
+	section_emit(it, bc, &fork, SQL_FORK, 1);
+	section_emit(it, bc, &exec, SQL_EXEC, 1);
+	section_emit(it, bc, &load, SQL_ARTIFACT, 1);
 	section_emit(it, bc, &fin, SQL_FINDING, 2);
-	section_emit(it, bc, &exits, SQL_EXIT, 4);
-	section_emit(it, bc, &other, SQL_OTHER, 4);
+	section_emit(it, bc, &exits, SQL_EXIT, 1);
 	build_scan(it, bc);
 }
 
@@ -603,28 +843,29 @@ static void item_free(struct item *it)
 		for (int k = 0; k < it->stmts[i].n; k++)
 			free(it->stmts[i].params[k]);
 	free(it->stmts);
+	coll_buf_free(&it->copy);
+	free(it->host_id);
+	free(it->source_id);
+	free(it->boot_id);
+	free(it->kind);
+	free(it->version);
+	free(it->peer);
 	free(it);
 }
 
-/* ---- running transactions --------------------------------------------- */
-
-static void on_result(void *arg, PGresult *res);
-
-static void send_sql(struct coll_sink *s, enum run_phase phase,
-		     const char *sql, int n, char *const *params)
+static void group_free(struct group *g, bool with_items)
 {
-	s->phase = phase;
-	if (coll_pg_query(s->pg, sql, n, (const char *const *)params,
-			  on_result, s) < 0)
-		s->phase = RUN_IDLE; /* connection lost; ready() kicks again */
+	if (g == NULL)
+		return;
+	if (with_items)
+		for (size_t i = 0; i < g->n; i++)
+			item_free(g->items[i]);
+	free(g->items);
+	free(g->iov);
+	free(g);
 }
 
-static void run_stmt(struct coll_sink *s)
-{
-	struct stmt *st = &s->head->stmts[s->idx];
-
-	send_sql(s, RUN_STMT, st->sql, st->n, st->params);
-}
+/* ---- grouping ----------------------------------------------------------- */
 
 static void pressure_check(struct coll_sink *s)
 {
@@ -632,6 +873,7 @@ static void pressure_check(struct coll_sink *s)
 
 	if (!s->pressured && q >= s->high_water) {
 		s->pressured = true;
+		s->stats.pauses++;
 		px_warn("ingest", "queue above high-water mark, pausing intake",
 			"queued=%zu", q);
 		if (s->on_pressure != NULL)
@@ -645,90 +887,407 @@ static void pressure_check(struct coll_sink *s)
 	}
 }
 
-/* Removes the head item and acks it. */
-static void finish(struct coll_sink *s, Parallax__V1__AckStatus status,
-		   const char *detail)
+static void group_append(struct coll_sink *s, struct group *g)
 {
-	struct item *it = s->head;
+	if (s->g_tail != NULL)
+		s->g_tail->next = g;
+	else
+		s->g_head = g;
+	s->g_tail = g;
+}
 
-	s->head = it->next;
-	if (s->head == NULL)
-		s->tail = NULL;
-	s->stats.queued--;
-	s->phase = RUN_IDLE;
-	switch (status) {
-	case PARALLAX__V1__ACK_STATUS__ACK_STATUS_COMMITTED:
-		s->stats.committed++;
-		s->backoff_ms = RETRY_MIN_MS;
-		px_debug("ingest", "batch committed", "batch=%s",
-			 px_q(it->label));
-		break;
-	case PARALLAX__V1__ACK_STATUS__ACK_STATUS_DUPLICATE:
-		s->stats.duplicates++;
-		px_info("ingest", "duplicate batch dropped", "batch=%s",
-			px_q(it->label));
-		break;
-	default:
-		s->stats.rejected++;
-		break;
+/* Turns every pending batch into one group.  On allocation failure the
+ * batches stay pending and the flush timer tries again. */
+static void cut_group(struct coll_sink *s)
+{
+	struct group *g;
+	struct item *it;
+	size_t i = 0;
+
+	if (s->p_head == NULL)
+		return;
+	g = calloc(1, sizeof(*g));
+	if (g != NULL)
+		g->items = calloc(s->p_count, sizeof(*g->items));
+	if (g == NULL || g->items == NULL) {
+		free(g);
+		return;     /* still pending: the flush timer tries again */
 	}
-	it->ack(it->ctx, status, detail);
-	item_free(it);
+	for (it = s->p_head; it != NULL; it = it->next) {
+		g->items[i++] = it;
+		g->rows += it->rows;
+	}
+	for (i = 0; i < s->p_count; i++)
+		g->items[i]->next = NULL;
+	g->n = s->p_count;
+	g->stage = STAGE_STATE;
+	s->p_head = s->p_tail = NULL;
+	s->p_rows = s->p_count = 0;
+	group_append(s, g);
+}
+
+static void on_flush_timer(uv_timer_t *t)
+{
+	struct coll_sink *s = t->data;
+
+	s->flush_armed = false;
+	cut_group(s);
+	kick(s);
+}
+
+/* ---- running transactions --------------------------------------------- */
+
+static void on_result(void *arg, PGresult *res);
+
+static void send_sql(struct runner *r, enum run_phase phase, const char *sql,
+		     int n, char *const *params)
+{
+	r->phase = phase;
+	if (coll_pg_query(r->pg, sql, n, (const char *const *)params,
+			  on_result, r) < 0)
+		r->phase = RUN_IDLE; /* connection lost; ready() kicks again */
+}
+
+/* The group's first item of <host_id> is at <idx>? */
+static bool first_of_host(const struct group *g, size_t idx)
+{
+	for (size_t i = 0; i < idx; i++)
+		if (strcmp(g->items[i]->host_id, g->items[idx]->host_id) == 0)
+			return false;
+	return true;
+}
+
+/* State stage: sends the next statement, or COMMIT after the last. */
+static void state_next(struct runner *r)
+{
+	struct group *g = r->g;
+
+	for (; r->item_idx < g->n; r->item_idx++, r->stmt_idx = 0) {
+		struct item *it = g->items[r->item_idx];
+
+		if (it->skip_state)
+			continue;
+		while (r->stmt_idx < it->n_stmts) {
+			struct stmt *st = &it->stmts[r->stmt_idx++];
+
+			if (st->role == ROLE_HOST &&
+			    !first_of_host(g, r->item_idx))
+				continue;
+			send_sql(r, RUN_STMT, st->sql, st->n, st->params);
+			return;
+		}
+	}
+	send_sql(r, RUN_COMMIT, "COMMIT", 0, NULL);
+}
+
+static bool same_key(const struct item *a, const struct item *b)
+{
+	return strcmp(a->host_id, b->host_id) == 0 &&
+	       strcmp(a->source_id, b->source_id) == 0 &&
+	       strcmp(a->boot_id, b->boot_id) == 0;
+}
+
+/*
+ * Sends <sql> with the group's distinct (host, source, boot) keys as
+ * arrays: $1..$3, and with <ncols> 7 also $4 the highest seq of the key in
+ * the group, $5 kind, $6 version, $7 peer.
+ */
+static void send_keys(struct runner *r, enum run_phase phase, const char *sql,
+		      int ncols)
+{
+	struct group *g = r->g;
+	struct coll_arr col[7] = { 0 };
+	char *params[7];
+	bool ok = true;
+
+	for (size_t i = 0; i < g->n; i++) {
+		struct item *it = g->items[i];
+		uint64_t max = it->seq;
+		bool seen = false;
+
+		for (size_t k = 0; k < g->n && !seen; k++) {
+			if (k == i || !same_key(g->items[k], it))
+				continue;
+			if (k < i)
+				seen = true;    /* listed with the first one */
+			else if (g->items[k]->seq > max)
+				max = g->items[k]->seq;
+		}
+		if (seen)
+			continue;
+		coll_arr_str(&col[0], it->host_id);
+		coll_arr_str(&col[1], it->source_id);
+		coll_arr_str(&col[2], it->boot_id);
+		coll_arr_u64(&col[3], max);
+		coll_arr_str(&col[4], it->kind);
+		coll_arr_str(&col[5], it->version);
+		coll_arr_str(&col[6], it->peer);
+	}
+	for (int c = 0; c < 7; c++) {
+		params[c] = coll_arr_take(&col[c]);
+		ok = ok && params[c] != NULL;
+	}
+	if (ok)
+		send_sql(r, phase, sql, ncols, params);
+	else
+		r->phase = RUN_IDLE;    /* out of memory: the kick retries */
+	for (int c = 0; c < 7; c++)
+		free(params[c]);
+}
+
+/*
+ * Decides which batches of the group are duplicates, from <res> (rows of
+ * host_id, source_id, boot_id, mark) and from the batches before them in
+ * the group; sets it->dup (events stage) or it->skip_state.
+ */
+static void mark_dups(struct group *g, PGresult *res, bool events)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		struct item *it = g->items[i];
+		uint64_t mark = 0;
+
+		for (int row = 0; row < PQntuples(res); row++)
+			if (strcmp(PQgetvalue(res, row, 0), it->host_id) == 0 &&
+			    strcmp(PQgetvalue(res, row, 1), it->source_id) == 0 &&
+			    strcmp(PQgetvalue(res, row, 2), it->boot_id) == 0)
+				mark = strtoull(PQgetvalue(res, row, 3), NULL,
+						10);
+		/* Earlier batches of the group raise the mark too. */
+		for (size_t k = 0; k < i; k++) {
+			struct item *o = g->items[k];
+			bool o_dup = events ? o->dup : o->skip_state;
+
+			if (!o_dup && o->seq > mark && same_key(o, it))
+				mark = o->seq;
+		}
+		if (events)
+			it->dup = it->seq <= mark;
+		else
+			it->skip_state = it->seq <= mark;
+	}
+}
+
+/* Sends the COPY of every batch that is not a duplicate (or COMMIT when
+ * no row is left). */
+static void events_copy(struct runner *r, PGresult *res)
+{
+	struct group *g = r->g;
+	size_t n = 0;
+
+	mark_dups(g, res, true);
+	for (size_t i = 0; i < g->n; i++) {
+		struct item *it = g->items[i];
+
+		if (!it->dup && it->copy.len > 0) {
+			g->iov[n].iov_base = it->copy.p;
+			g->iov[n].iov_len = it->copy.len;
+			n++;
+		}
+	}
+	if (n == 0) {
+		send_sql(r, RUN_COMMIT, "COMMIT", 0, NULL);
+		return;
+	}
+	r->phase = RUN_COPY;
+	if (coll_pg_copy(r->pg, SQL_COPY_EVENTS, g->iov, n, on_result, r) < 0)
+		r->phase = RUN_IDLE;
+}
+
+/* Removes the head group (the events stage is done) and acks its items. */
+static void events_done(struct runner *r)
+{
+	struct coll_sink *s = r->sink;
+	struct group *g = r->g;
+	uint64_t now = px_mono_ns();
+	struct coll_commit_info ci;
+
+	s->g_head = g->next;
+	if (s->g_head == NULL)
+		s->g_tail = NULL;
+	r->g = NULL;
+	r->phase = RUN_IDLE;
+	r->backoff_ms = RETRY_MIN_MS;
+	s->stats.groups++;
+	s->stats.commit_ns_last = now - r->began_ns;
+	px_debug("ingest", "group events committed", "batches=%zu rows=%zu ms=%.1f",
+		 g->n, g->rows, s->stats.commit_ns_last / 1e6);
+	s->stats.commit_ns_total += s->stats.commit_ns_last;
+	for (size_t i = 0; i < g->n; i++) {
+		struct item *it = g->items[i];
+
+		s->stats.queued--;
+		if (it->dup) {
+			s->stats.duplicates++;
+			px_info("ingest", "duplicate batch dropped", "batch=%s",
+				px_q(it->label));
+		} else {
+			s->stats.committed++;
+			s->stats.rows_committed += it->rows;
+		}
+		if (s->on_commit != NULL) {
+			ci.host_id = it->host_id;
+			ci.source_id = it->source_id;
+			ci.seq = it->seq;
+			ci.sent_ns = it->sent_ns;
+			ci.rows = it->dup ? 0 : it->rows;
+			ci.wait_ns = now - it->queued_ns;
+			ci.duplicate = it->dup;
+			s->on_commit(s->arg, &ci);
+		}
+		it->ack(it->ctx, it->dup ?
+			PARALLAX__V1__ACK_STATUS__ACK_STATUS_DUPLICATE :
+			PARALLAX__V1__ACK_STATUS__ACK_STATUS_COMMITTED, NULL);
+	}
+	group_free(g, true);
+	pressure_check(s);
+	kick(s);
+}
+
+/* Replaces <g> (a group of several batches) by groups of one, in place. */
+static int split(struct coll_sink *s, struct group *g)
+{
+	struct group **solo = calloc(g->n, sizeof(*solo));
+	size_t i;
+
+	if (solo == NULL)
+		return -ENOMEM;
+	for (i = 0; i < g->n; i++) {
+		solo[i] = calloc(1, sizeof(*solo[i]));
+		if (solo[i] != NULL)
+			solo[i]->items = calloc(1, sizeof(struct item *));
+		if (solo[i] == NULL || solo[i]->items == NULL)
+			goto err_free;
+		solo[i]->items[0] = g->items[i];
+		solo[i]->n = 1;
+		solo[i]->rows = g->items[i]->rows;
+		solo[i]->stage = g->stage;
+		solo[i]->next = i + 1 < g->n ? NULL : g->next;
+	}
+	for (i = 0; i + 1 < g->n; i++)
+		solo[i]->next = solo[i + 1];
+	/* Relink: <g> is replaced by solo[0] .. solo[n-1]. */
+	if (s->g_head == g) {
+		s->g_head = solo[0];
+	} else {
+		struct group *p = s->g_head;
+
+		while (p->next != g)
+			p = p->next;
+		p->next = solo[0];
+	}
+	if (s->g_tail == g)
+		s->g_tail = solo[g->n - 1];
+	group_free(g, false);
+	free(solo);
+	return 0;
+
+err_free:
+	for (size_t k = 0; k <= i && k < g->n; k++)
+		group_free(solo[k], false);
+	free(solo);
+	return -ENOMEM;
+}
+
+/* Acks the only batch of <g> REJECTED and removes the group. */
+static void reject(struct runner *r)
+{
+	struct coll_sink *s = r->sink;
+	struct group *g = r->g;
+	struct item *it = g->items[0];
+
+	if (s->g_head == g) {
+		s->g_head = g->next;
+	} else {
+		struct group *p = s->g_head;
+
+		while (p->next != g)
+			p = p->next;
+		p->next = g->next;
+	}
+	if (s->g_tail == g) {
+		s->g_tail = s->g_head;
+		while (s->g_tail != NULL && s->g_tail->next != NULL)
+			s->g_tail = s->g_tail->next;
+	}
+	r->g = NULL;
+	r->phase = RUN_IDLE;
+	s->stats.queued--;
+	s->stats.rejected++;
+	px_error("ingest", "batch rejected", "batch=%s stage=%s err=%s",
+		 px_q(it->label), r->name, px_q(r->detail));
+	it->ack(it->ctx, PARALLAX__V1__ACK_STATUS__ACK_STATUS_REJECTED,
+		r->detail);
+	group_free(g, true);
 	pressure_check(s);
 	kick(s);
 }
 
 static void on_retry_timer(uv_timer_t *t)
 {
-	struct coll_sink *s = t->data;
+	struct runner *r = t->data;
 
-	s->retry_pending = false;
-	kick(s);
+	r->retry_pending = false;
+	kick(r->sink);
 }
 
-/* An error ended the statement: roll back, then reject or retry. */
-static void fail(struct coll_sink *s, PGresult *res)
+static void schedule_retry(struct runner *r)
+{
+	r->phase = RUN_IDLE;
+	r->g = NULL;
+	r->sink->stats.retries++;
+	r->retry_pending = true;
+	uv_timer_start(&r->retry, on_retry_timer, r->backoff_ms, 0);
+	r->backoff_ms = r->backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS :
+			r->backoff_ms * 2;
+}
+
+/* An error ended a statement: roll back, then retry, split or reject. */
+static void fail(struct runner *r, PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
 	if (msg == NULL)
-		msg = coll_pg_error(s->pg);
+		msg = coll_pg_error(r->pg);
+	r->sink->stats.db_errors++;
 	if (coll_pg_error_is_permanent(res)) {
-		s->retry_after_rollback = false;
-		s->outcome = PARALLAX__V1__ACK_STATUS__ACK_STATUS_REJECTED;
-		snprintf(s->detail, sizeof(s->detail),
+		r->after = r->g->n > 1 ? AFTER_SPLIT : AFTER_REJECT;
+		snprintf(r->detail, sizeof(r->detail),
 			 "database refused the batch: %s (SQLSTATE %s)", msg,
 			 state != NULL ? state : "?");
-		px_error("ingest", "batch rejected", "batch=%s err=%s",
-			 px_q(s->head->label), px_q(s->detail));
+		if (r->after == AFTER_SPLIT)
+			px_warn("ingest", "group refused, retrying its batches one by one",
+				"stage=%s batches=%zu err=%s", r->name, r->g->n,
+				px_q(r->detail));
 	} else {
-		s->retry_after_rollback = true;
-		px_error("ingest", "batch not committed, will retry",
-			 "batch=%s sqlstate=%s err=%s retry_ms=%u",
-			 px_q(s->head->label), state != NULL ? state : "?",
-			 px_q(msg), s->backoff_ms);
+		r->after = AFTER_RETRY;
+		px_error("ingest", "group not committed, will retry",
+			 "stage=%s batches=%zu sqlstate=%s err=%s retry_ms=%u",
+			 r->name, r->g->n, state != NULL ? state : "?",
+			 px_q(msg), r->backoff_ms);
 	}
-	send_sql(s, RUN_ROLLBACK, "ROLLBACK", 0, NULL);
+	send_sql(r, RUN_ROLLBACK, "ROLLBACK", 0, NULL);
 }
 
-/* Ends the transaction; the batch is then acked with <outcome>. */
-static void rollback(struct coll_sink *s, Parallax__V1__AckStatus outcome)
+static void after_rollback(struct runner *r)
 {
-	s->retry_after_rollback = false;
-	s->outcome = outcome;
-	s->detail[0] = '\0';
-	send_sql(s, RUN_ROLLBACK, "ROLLBACK", 0, NULL);
-}
-
-static void schedule_retry(struct coll_sink *s)
-{
-	s->phase = RUN_IDLE;
-	s->stats.retries++;
-	s->retry_pending = true;
-	uv_timer_start(&s->retry, on_retry_timer, s->backoff_ms, 0);
-	s->backoff_ms = s->backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS :
-			s->backoff_ms * 2;
+	switch (r->after) {
+	case AFTER_REJECT:
+		reject(r);
+		break;
+	case AFTER_SPLIT:
+		if (split(r->sink, r->g) < 0) {
+			schedule_retry(r);
+			break;
+		}
+		r->g = NULL;
+		r->phase = RUN_IDLE;
+		kick(r->sink);
+		break;
+	default:
+		schedule_retry(r);
+		break;
+	}
 }
 
 static bool result_ok(PGresult *res)
@@ -738,77 +1297,145 @@ static bool result_ok(PGresult *res)
 	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
+static void state_done(struct runner *r)
+{
+	px_debug("ingest", "group state committed", "batches=%zu ms=%.1f",
+		 r->g->n, (px_mono_ns() - r->began_ns) / 1e6);
+	r->g->stage = STAGE_EVENTS;
+	r->g = NULL;
+	r->phase = RUN_IDLE;
+	r->backoff_ms = RETRY_MIN_MS;
+	kick(r->sink);
+}
+
 static void on_result(void *arg, PGresult *res)
 {
-	struct coll_sink *s = arg;
-	struct item *it = s->head;
+	struct runner *r = arg;
+	bool is_state = r == &r->sink->st;
 
 	if (res == NULL) {
 		/* Connection lost mid-transaction: the server rolled it back
-		 * (or, during COMMIT, maybe not: the high-water mark tells
-		 * on the retry).  Start over once reconnected. */
-		s->phase = RUN_IDLE;
-		s->stats.retries++;
-		px_warn("ingest", "connection lost during batch, will retry",
-			"batch=%s", px_q(it->label));
+		 * (or, during COMMIT, maybe not: the marks tell on the
+		 * retry).  Start over once reconnected. */
+		px_warn("ingest", "connection lost during a group, will retry",
+			"stage=%s batches=%zu", r->name, r->g->n);
+		r->sink->stats.retries++;
+		r->sink->stats.db_errors++;
+		r->phase = RUN_IDLE;
+		r->g = NULL;
 		return;
 	}
-	switch (s->phase) {
+	if (r->phase == RUN_ROLLBACK) {
+		after_rollback(r);
+		return;
+	}
+	if (!result_ok(res)) {
+		fail(r, res);
+		return;
+	}
+	switch (r->phase) {
 	case RUN_BEGIN:
-		if (!result_ok(res)) {
-			fail(s, res);
-		} else {
-			s->idx = 0;
-			run_stmt(s);
-		}
+		if (is_state)
+			send_keys(r, RUN_HWM, SQL_HWM_READ, 3);
+		else
+			send_keys(r, RUN_HWM, SQL_HWM_GROUP, 7);
 		break;
 	case RUN_STMT:
-		if (!result_ok(res))
-			fail(s, res);
-		else if (it->stmts[s->idx].role == ROLE_HWM &&
-			 PQntuples(res) == 0)
-			rollback(s, PARALLAX__V1__ACK_STATUS__ACK_STATUS_DUPLICATE);
-		else if (++s->idx < it->n_stmts)
-			run_stmt(s);
-		else
-			send_sql(s, RUN_COMMIT, "COMMIT", 0, NULL);
+		state_next(r);
+		break;
+	case RUN_HWM:
+		if (is_state) {
+			mark_dups(r->g, res, false);
+			r->item_idx = 0;
+			r->stmt_idx = 0;
+			state_next(r);
+		} else {
+			events_copy(r, res);
+		}
+		break;
+	case RUN_COPY:
+		send_sql(r, RUN_COMMIT, "COMMIT", 0, NULL);
 		break;
 	case RUN_COMMIT:
-		if (!result_ok(res))
-			fail(s, res);
+		if (is_state)
+			state_done(r);
 		else
-			finish(s, PARALLAX__V1__ACK_STATUS__ACK_STATUS_COMMITTED,
-			       NULL);
-		break;
-	case RUN_ROLLBACK:
-		if (!s->retry_after_rollback)
-			finish(s, s->outcome, s->detail[0] ? s->detail : NULL);
-		else
-			schedule_retry(s);
+			events_done(r);
 		break;
 	default:
 		break;
 	}
 }
 
+/* Starts <r> on <g> when both are free. */
+static void runner_start(struct runner *r, struct group *g)
+{
+	if (r->phase != RUN_IDLE || r->retry_pending || g == NULL ||
+	    !coll_pg_ready(r->pg))
+		return;
+	if (r == &r->sink->ev && g->iov == NULL) {
+		g->iov = calloc(g->n, sizeof(*g->iov));
+		if (g->iov == NULL)
+			return;
+	}
+	r->g = g;
+	r->began_ns = px_mono_ns();
+	send_sql(r, RUN_BEGIN, "BEGIN", 0, NULL);
+	if (r->phase == RUN_IDLE)
+		r->g = NULL;
+}
+
 static void kick(struct coll_sink *s)
 {
-	if (s->phase != RUN_IDLE || s->head == NULL || s->retry_pending ||
-	    !coll_pg_ready(s->pg))
-		return;
-	send_sql(s, RUN_BEGIN, "BEGIN", 0, NULL);
+	struct group *g;
+
+	if (s->p_head != NULL &&
+	    (s->p_rows >= s->flush_rows || s->p_count >= s->group_batches))
+		cut_group(s);
+	if (s->p_head != NULL && !s->flush_armed) {
+		s->flush_armed = true;
+		uv_timer_start(&s->flush, on_flush_timer, s->flush_ms, 0);
+	}
+	/* The events stage takes the head group once its state is in. */
+	if (s->g_head != NULL && s->g_head->stage == STAGE_EVENTS)
+		runner_start(&s->ev, s->g_head);
+	for (g = s->g_head; g != NULL && g->stage != STAGE_STATE; g = g->next)
+		;
+	runner_start(&s->st, g);
 }
 
 static void on_ready(void *arg)
 {
-	kick(arg);
+	struct runner *r = arg;
+
+	kick(r->sink);
 }
 
 /* ---- API --------------------------------------------------------------- */
 
-static void on_sink_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct coll_sink *s = h->data;
+
+	if (++s->closed_handles == 3)
+		free(s);
+}
+
+static void runner_prepare(struct coll_sink *s, struct runner *r,
+			   const char *name)
+{
+	r->sink = s;
+	r->name = name;
+	r->backoff_ms = RETRY_MIN_MS;
+	uv_timer_init(s->loop, &r->retry);
+	r->retry.data = r;
+}
+
+static int runner_init(struct coll_sink *s, struct runner *r,
+		       const char *dsn)
+{
+	r->pg = coll_pg_new(s->loop, dsn, on_ready, r);
+	return r->pg != NULL ? 0 : -ENOMEM;
 }
 
 struct coll_sink *coll_sink_new(const struct coll_sink_config *cfg)
@@ -819,14 +1446,20 @@ struct coll_sink *coll_sink_new(const struct coll_sink_config *cfg)
 		return NULL;
 	s->loop = cfg->loop;
 	s->high_water = cfg->high_water ? cfg->high_water : 256;
+	s->flush_rows = cfg->flush_rows ? cfg->flush_rows : DEFAULT_FLUSH_ROWS;
+	s->flush_ms = cfg->flush_ms ? cfg->flush_ms : DEFAULT_FLUSH_MS;
+	s->group_batches = cfg->group_batches ? cfg->group_batches :
+			   DEFAULT_GROUP_BATCHES;
 	s->on_pressure = cfg->on_pressure;
+	s->on_commit = cfg->on_commit;
 	s->arg = cfg->arg;
-	s->backoff_ms = RETRY_MIN_MS;
-	uv_timer_init(cfg->loop, &s->retry);
-	s->retry.data = s;
-	s->pg = coll_pg_new(cfg->loop, cfg->dsn, on_ready, s);
-	if (s->pg == NULL) {
-		uv_close((uv_handle_t *)&s->retry, on_sink_closed);
+	uv_timer_init(cfg->loop, &s->flush);
+	s->flush.data = s;
+	runner_prepare(s, &s->st, "state");
+	runner_prepare(s, &s->ev, "events");
+	if (runner_init(s, &s->st, cfg->dsn) < 0 ||
+	    runner_init(s, &s->ev, cfg->dsn) < 0) {
+		coll_sink_free(s);
 		return NULL;
 	}
 	return s;
@@ -837,6 +1470,7 @@ int coll_sink_submit(struct coll_sink *s, const Parallax__V1__Batch *batch,
 		     void *ctx)
 {
 	const char *why = px_batch_invalid(batch);
+	const Parallax__V1__Source *src;
 	struct batch_ctx bc;
 	struct item *it;
 
@@ -850,26 +1484,70 @@ int coll_sink_submit(struct coll_sink *s, const Parallax__V1__Batch *batch,
 	it = calloc(1, sizeof(*it));
 	if (it == NULL)
 		return -ENOMEM;
+	src = batch->source;
 	bc.b = batch;
-	bc.host_id = batch->source->host->host_id;
-	bc.source_id = source_id != NULL ? source_id : batch->source->source_id;
+	bc.host_id = src->host->host_id;
+	bc.source_id = source_id != NULL ? source_id : src->source_id;
 	snprintf(it->label, sizeof(it->label), "%s/%s/%s/%" PRIu64,
-		 bc.host_id, bc.source_id, batch->source->boot_id, batch->seq);
-	build_item(it, &bc, peer);
+		 bc.host_id, bc.source_id, src->boot_id, batch->seq);
+	it->host_id = strdup(bc.host_id);
+	it->source_id = strdup(bc.source_id);
+	it->boot_id = strdup(src->boot_id);
+	it->kind = strdup(src->kind == PARALLAX__V1__SOURCE_KIND__SOURCE_KIND_AGENT ?
+			  "agent" : "scanner");
+	it->version = strdup(src->version != NULL ? src->version : "");
+	it->peer = strdup(peer != NULL ? peer : "");
+	it->seq = batch->seq;
+	it->sent_ns = batch->sent_ns;
+	it->queued_ns = px_mono_ns();
+	if (it->host_id == NULL || it->source_id == NULL ||
+	    it->boot_id == NULL || it->kind == NULL || it->version == NULL ||
+	    it->peer == NULL)
+		it->oom = true;
+	else
+		build_item(it, &bc);
 	if (it->oom) {
 		item_free(it);
 		return -ENOMEM;
 	}
 	it->ack = ack;
 	it->ctx = ctx;
-	if (s->tail != NULL)
-		s->tail->next = it;
+	if (s->p_tail != NULL)
+		s->p_tail->next = it;
 	else
-		s->head = it;
-	s->tail = it;
+		s->p_head = it;
+	s->p_tail = it;
+	s->p_rows += it->rows;
+	s->p_count++;
 	s->stats.queued++;
 	pressure_check(s);
 	kick(s);
+	return 0;
+}
+
+int coll_batch_render(const Parallax__V1__Batch *batch, const char *source_id,
+		      size_t *rows, size_t *stmts, size_t *copy_bytes)
+{
+	struct batch_ctx bc;
+	struct item *it;
+
+	if (px_batch_invalid(batch) != NULL)
+		return -EINVAL;
+	it = calloc(1, sizeof(*it));
+	if (it == NULL)
+		return -ENOMEM;
+	bc.b = batch;
+	bc.host_id = batch->source->host->host_id;
+	bc.source_id = source_id != NULL ? source_id : batch->source->source_id;
+	build_item(it, &bc);
+	*rows = it->rows;
+	*stmts = it->n_stmts;
+	*copy_bytes = it->copy.len;
+	if (it->oom) {
+		item_free(it);
+		return -ENOMEM;
+	}
+	item_free(it);
 	return 0;
 }
 
@@ -878,17 +1556,33 @@ void coll_sink_get_stats(const struct coll_sink *s, struct coll_sink_stats *st)
 	*st = s->stats;
 }
 
+static void runner_close(struct runner *r)
+{
+	coll_pg_free(r->pg);
+	r->pg = NULL;
+	uv_timer_stop(&r->retry);
+	uv_close((uv_handle_t *)&r->retry, on_handle_closed);
+}
+
 void coll_sink_free(struct coll_sink *s)
 {
 	struct item *it, *next;
+	struct group *g, *gn;
 
 	if (s == NULL)
 		return;
-	for (it = s->head; it != NULL; it = next) {
+	for (it = s->p_head; it != NULL; it = next) {
 		next = it->next;
 		item_free(it);
 	}
-	coll_pg_free(s->pg);
-	uv_timer_stop(&s->retry);
-	uv_close((uv_handle_t *)&s->retry, on_sink_closed);
+	for (g = s->g_head; g != NULL; g = gn) {
+		gn = g->next;
+		group_free(g, true);
+	}
+	s->st.retry.data = s;
+	s->ev.retry.data = s;
+	runner_close(&s->st);
+	runner_close(&s->ev);
+	uv_timer_stop(&s->flush);
+	uv_close((uv_handle_t *)&s->flush, on_handle_closed);
 }

@@ -2,9 +2,12 @@
 /*
  * The statements of one ingest transaction (see ingest.c for the order).
  *
- * Parameters: $1 host_id, $2 source_id, $3 boot_id, $4 seq, then one array
- * per column, unnested into rows (findings: $1 host_id, $2 source_id, then
- * the arrays; every parameter must appear, or its type is unknown).  Correlation happens here, in SQL, inside
+ * Parameters of the state statements: $1 host_id, then one array per
+ * column, unnested into rows (findings: $1 host_id, $2 source_id, then the
+ * arrays; every parameter must appear, or its type is unknown).  Events
+ * themselves do not pass through here: they go to the events table by COPY
+ * on the sink's second connection, with the high-water marks (SQL_HWM_GROUP).
+ * Correlation happens here, in SQL, inside
  * the batch's transaction: a load joins the findings about the same bytes
  * (sha256, on any host) or the same file (host_id and path, when the two
  * digests do not disagree); a finding joins the live loads the same way.
@@ -37,16 +40,44 @@
 	"sha256 = excluded.sha256, severity = excluded.severity, "           \
 	"last_seen = now(), loaded_now = true, ended_at = NULL"
 
-/* The high-water mark: advances only when seq is above it; no row
- * returned means the batch is a duplicate. */
-static const char SQL_HWM[] =
-	"INSERT INTO sources AS s (host_id, source_id, boot_id, seq, kind, "
-	"version, peer) VALUES ($1::text, $2::text, $3::text, $4::bigint, "
-	"$5::text, $6::text, $7::text) "
+/*
+ * The high-water marks of a group of batches, in the events transaction:
+ * one row per (host_id, source_id, boot_id) with the highest seq of the
+ * group.  Returns each key's mark as it was before (0 when new); the caller
+ * decides from it which batches are duplicates.  The existing rows are
+ * locked first, so a second collector serving the same source waits and
+ * then reads the mark this transaction committed.
+ */
+static const char SQL_HWM_GROUP[] =
+	"WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+	"$4::bigint[], $5::text[], $6::text[], $7::text[]) AS k(host_id, "
+	"source_id, boot_id, seq, kind, version, peer)), "
+	"old AS (SELECT s.host_id, s.source_id, s.boot_id, s.seq "
+	"FROM sources s JOIN k ON s.host_id = k.host_id "
+	"AND s.source_id = k.source_id AND s.boot_id = k.boot_id "
+	"FOR UPDATE OF s), "
+	"up AS (INSERT INTO sources AS s (host_id, source_id, boot_id, seq, "
+	"kind, version, peer) SELECT host_id, source_id, boot_id, seq, kind, "
+	"version, peer FROM k "
 	"ON CONFLICT (host_id, source_id, boot_id) DO UPDATE SET "
-	"seq = excluded.seq, version = excluded.version, "
-	"peer = excluded.peer, last_seen = now() "
-	"WHERE s.seq < excluded.seq RETURNING s.seq";
+	"seq = greatest(s.seq, excluded.seq), version = excluded.version, "
+	"peer = excluded.peer, last_seen = now()) "
+	"SELECT k.host_id, k.source_id, k.boot_id, coalesce(old.seq, 0) "
+	"FROM k LEFT JOIN old ON old.host_id = k.host_id "
+	"AND old.source_id = k.source_id AND old.boot_id = k.boot_id";
+
+/* The committed marks of the group's keys, for the state stage. */
+static const char SQL_HWM_READ[] =
+	"SELECT k.host_id, k.source_id, k.boot_id, coalesce(s.seq, 0) "
+	"FROM unnest($1::text[], $2::text[], $3::text[]) "
+	"AS k(host_id, source_id, boot_id) LEFT JOIN sources s "
+	"ON s.host_id = k.host_id AND s.source_id = k.source_id "
+	"AND s.boot_id = k.boot_id";
+
+/* Every runtime event, in COPY text format (see ingest.c: copy_event). */
+static const char SQL_COPY_EVENTS[] =
+	"COPY events (ts, host_id, kind, exec_id, pid, detail, source_id, "
+	"boot_id, seq) FROM STDIN";
 
 /* A scanner reports a snapshot's host without kernel facts: keep those
  * an agent reported. */
@@ -62,25 +93,27 @@ static const char SQL_HOST[] =
 	"kernel_boot_id = coalesce(nullif(excluded.kernel_boot_id, ''), "
 	"h.kernel_boot_id), last_seen = now()";
 
-#define SQL_EVENT_COLS                                                       \
-	"INSERT INTO events (ts, host_id, kind, exec_id, pid, detail, "      \
-	"source_id, boot_id, seq) "
+/*
+ * Serialises the transactions that could correlate with each other: a load
+ * and a finding match by sha256 or by (host_id, path), so each side locks
+ * both keys first.  Only matters when several collectors (or several state
+ * transactions) write at once; under READ COMMITTED the statement after the
+ * lock sees what the other committed.  Locks are taken in key order.
+ */
+static const char SQL_LOCK_KEYS[] =
+	"SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM "
+	"(SELECT DISTINCT k FROM (SELECT unnest($2::text[]) UNION ALL "
+	"SELECT 'p:' || $1::text || ':' || unnest($3::text[])) u(k) "
+	"WHERE k IS NOT NULL AND k <> '' ORDER BY k) s";
 
 static const char SQL_EXEC[] =
-	"WITH t AS (SELECT * FROM unnest($5::bigint[], $6::text[], "
-	"$7::int[], $8::bigint[], $9::int[], $10::text[], $11::text[], "
-	"$12::text[], $13::bool[], $14::text[], $15::bigint[], $16::bigint[], "
-	"$17::bigint[], $18::numeric[], $19::text[], $20::numeric[], "
-	"$21::numeric[], $22::bool[]) AS t(ts_ns, exec_id, pid, start_ns, "
+	"WITH t AS (SELECT * FROM unnest($2::bigint[], $3::text[], "
+	"$4::int[], $5::bigint[], $6::int[], $7::text[], $8::text[], "
+	"$9::text[], $10::bool[], $11::text[], $12::bigint[], $13::bigint[], "
+	"$14::bigint[], $15::numeric[], $16::text[], $17::numeric[], "
+	"$18::numeric[], $19::bool[]) AS t(ts_ns, exec_id, pid, start_ns, "
 	"ppid, parent_exec_id, exe, argv, argv_truncated, comm, uid, euid, "
-	"loginuid, cgroup_id, container_id, mnt_ns, pid_ns, from_snapshot)), "
-	"ev AS (" SQL_EVENT_COLS
-	"SELECT coalesce(px_ts(ts_ns), now()), $1::text, 'exec', exec_id, pid, "
-	"jsonb_strip_nulls(jsonb_build_object('exe', exe, 'argv', "
-	"argv::text[], 'ppid', ppid, 'parent_exec_id', "
-	"nullif(parent_exec_id, ''), 'uid', uid, 'euid', euid, 'comm', comm, "
-	"'container_id', nullif(container_id, ''), 'from_snapshot', "
-	"from_snapshot)), $2::text, $3::text, $4::bigint FROM t) "
+	"loginuid, cgroup_id, container_id, mnt_ns, pid_ns, from_snapshot)) "
 	"INSERT INTO processes AS p (host_id, exec_id, pid, ppid, "
 	"parent_exec_id, start_time_ns, exe, argv, cmdline, argv_truncated, "
 	"comm, uid, euid, loginuid, cgroup_id, container_id, mnt_ns, pid_ns, "
@@ -105,13 +138,9 @@ static const char SQL_EXEC[] =
 
 /* A forked child runs its parent's image until it execs. */
 static const char SQL_FORK[] =
-	"WITH t AS (SELECT * FROM unnest($5::bigint[], $6::text[], "
-	"$7::int[], $8::bigint[], $9::text[], $10::int[]) AS t(ts_ns, "
-	"exec_id, pid, start_ns, parent_exec_id, ppid)), "
-	"ev AS (" SQL_EVENT_COLS
-	"SELECT coalesce(px_ts(ts_ns), now()), $1::text, 'fork', exec_id, pid, "
-	"jsonb_build_object('ppid', ppid, 'parent_exec_id', parent_exec_id), "
-	"$2::text, $3::text, $4::bigint FROM t) "
+	"WITH t AS (SELECT * FROM unnest($2::bigint[], $3::text[], "
+	"$4::int[], $5::bigint[], $6::text[], $7::int[]) AS t(ts_ns, "
+	"exec_id, pid, start_ns, parent_exec_id, ppid)) "
 	"INSERT INTO processes (host_id, exec_id, pid, ppid, parent_exec_id, "
 	"start_time_ns, exe, argv, cmdline, comm, uid, euid, loginuid, "
 	"cgroup_id, container_id, mnt_ns, pid_ns, started_at, last_seen) "
@@ -127,17 +156,11 @@ static const char SQL_FORK[] =
 /* Loads of a process already known to have exited are stored as history
  * (unloaded at its exit) and do not correlate. */
 static const char SQL_ARTIFACT[] =
-	"WITH t AS (SELECT * FROM unnest($5::bigint[], $6::text[], "
-	"$7::int[], $8::text[], $9::numeric[], $10::numeric[], $11::bigint[], "
-	"$12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[]) "
+	"WITH t AS (SELECT * FROM unnest($2::bigint[], $3::text[], "
+	"$4::int[], $5::text[], $6::numeric[], $7::numeric[], $8::bigint[], "
+	"$9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[]) "
 	"AS t(ts_ns, exec_id, pid, path, dev, inode, size, mtime_ns, sha256, "
 	"load_kind, error, class_name)), "
-	"ev AS (" SQL_EVENT_COLS
-	"SELECT coalesce(px_ts(ts_ns), now()), $1::text, 'artifact', exec_id, "
-	"pid, jsonb_strip_nulls(jsonb_build_object('path', path, 'sha256', "
-	"nullif(sha256, ''), 'dev', dev, 'inode', inode, 'size', size, "
-	"'load_kind', load_kind, 'error', nullif(error, ''), 'class_name', "
-	"nullif(class_name, ''))), $2::text, $3::text, $4::bigint FROM t), "
 	"l AS (INSERT INTO artifacts_loaded AS a (host_id, exec_id, pid, path, "
 	"sha256, dev, inode, size, mtime, load_kind, hash_error, first_seen, "
 	"last_seen, unloaded_at) "
@@ -191,13 +214,9 @@ static const char SQL_FINDING[] =
 /* An exit ends the process's loads and correlations; they stay as
  * history with their end time. */
 static const char SQL_EXIT[] =
-	"WITH t AS (SELECT * FROM unnest($5::bigint[], $6::text[], "
-	"$7::int[], $8::bigint[], $9::int[]) AS t(ts_ns, exec_id, pid, "
+	"WITH t AS (SELECT * FROM unnest($2::bigint[], $3::text[], "
+	"$4::int[], $5::bigint[], $6::int[]) AS t(ts_ns, exec_id, pid, "
 	"start_ns, exit_code)), "
-	"ev AS (" SQL_EVENT_COLS
-	"SELECT coalesce(px_ts(ts_ns), now()), $1::text, 'exit', exec_id, pid, "
-	"jsonb_build_object('exit_code', exit_code), $2::text, $3::text, "
-	"$4::bigint FROM t), "
 	"p AS (INSERT INTO processes AS p (host_id, exec_id, pid, "
 	"start_time_ns, exited_at, exit_code, last_seen) "
 	"SELECT DISTINCT ON (exec_id) $1::text, exec_id, pid, start_ns, "
@@ -212,14 +231,6 @@ static const char SQL_EXIT[] =
 	"UPDATE correlations c SET loaded_now = false, ended_at = p.exited_at, "
 	"last_seen = now() FROM p WHERE c.host_id = $1::text "
 	"AND c.exec_id = p.exec_id AND c.ended_at IS NULL";
-
-/* Events that only go to the event log (network, health, MCP, policy). */
-static const char SQL_OTHER[] =
-	SQL_EVENT_COLS
-	"SELECT coalesce(px_ts(ts_ns), now()), $1::text, kind, exec_id, pid, "
-	"detail::jsonb, $2::text, $3::text, $4::bigint "
-	"FROM unnest($5::bigint[], $6::text[], $7::text[], $8::int[], "
-	"$9::text[]) AS t(ts_ns, kind, exec_id, pid, detail)";
 
 /* XXX: the report is stored, but findings of earlier scans of the same root
  * that this scan did not repeat are not yet marked resolved. */

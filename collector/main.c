@@ -31,6 +31,9 @@
 #include "host.h"
 #include "ingest.h"
 #include "log.h"
+#include "http.h"
+#include "maint.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "transport.h"
 
@@ -49,9 +52,25 @@ static const struct px_config_key collector_keys[] = {
 	  "(default: newest /usr/lib/postgresql/<ver>/bin)" },
 	{ "collector.queue_high_water", "256",
 	  "batches waiting for the database before intake pauses" },
+	{ "collector.copy_rows", "10000",
+	  "events that close an ingest group (one COPY, one transaction)" },
+	{ "collector.copy_ms", "20",
+	  "milliseconds after which a partial ingest group is closed" },
+	{ "collector.retention_days", "30",
+	  "days of events kept; older day partitions are dropped (0: keep all)" },
+	{ "collector.partitions_ahead", "2",
+	  "day partitions of the events table created ahead of today" },
+	{ "collector.maint_interval_s", "3600",
+	  "seconds between partition maintenance runs" },
 	{ "collector.tls_ca", NULL, "CA bundle (PEM) for mutual TLS" },
 	{ "collector.tls_cert", NULL, "server certificate (PEM)" },
 	{ "collector.tls_key", NULL, "server private key (PEM)" },
+	{ "collector.tls_allowed_cns", NULL,
+	  "comma-separated client certificate CNs accepted as sources under "
+	  "mutual TLS (unset: any certificate the CA signed)" },
+	{ "collector.http_listen", NULL,
+	  "address of the read-only HTTP API, /metrics and /healthz "
+	  "(host:port; unset: off)" },
 	{ "log.level", "info", "error | warn | info | debug" },
 	{ NULL, NULL, NULL },
 };
@@ -60,11 +79,17 @@ struct collector {
 	uv_loop_t *loop;
 	struct px_server *server;
 	struct coll_sink *sink;
+	struct coll_maint *maint;
+	struct coll_metrics *metrics;
+	struct coll_http *http;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	uv_timer_t drain;
 	uint64_t drain_deadline;
 	bool stopping;
+	bool tls;                /* mutual TLS: identity from the cert */
+	const char *allowed_cns; /* NULL: any CN the CA vouches for */
+	uint64_t refused;
 };
 
 static void usage(FILE *out, const struct px_config *cfg)
@@ -78,6 +103,8 @@ static void usage(FILE *out, const struct px_config *cfg)
 		"  --listen ADDR       gRPC address (collector.listen)\n"
 		"  --db DSN            use this PostgreSQL (collector.db)\n"
 		"  --data-dir DIR      state directory (collector.data_dir)\n"
+		"  --http ADDR         HTTP API and /metrics (collector.http_listen)\n"
+		"  --retention-days N  days of events kept (collector.retention_days)\n"
 		"  --config FILE       YAML configuration file\n"
 		"  --log-level LEVEL   error | warn | info | debug (log.level)\n"
 		"  --help, --version\n"
@@ -96,15 +123,96 @@ static void ack_inbatch(void *ctx, Parallax__V1__AckStatus status,
 	px_inbatch_ack(ctx, status, detail);
 }
 
+/* True when <cn> is one of the comma-separated <list>. */
+static bool cn_listed(const char *list, const char *cn)
+{
+	size_t n = strlen(cn);
+
+	while (*list != '\0') {
+		size_t len;
+
+		while (*list == ' ' || *list == ',')
+			list++;
+		len = strcspn(list, ",");
+		while (len > 0 && list[len - 1] == ' ')
+			len--;
+		if (len == n && len > 0 && strncmp(list, cn, n) == 0)
+			return true;
+		list += strcspn(list, ",");
+	}
+	return false;
+}
+
+/*
+ * Under mutual TLS the source is who its certificate says; a batch without
+ * an identity, or from a CN not allowed, is refused whatever its payload
+ * claims.
+ * XXX: refused with a REJECTED ack on a stream that stays open; ending the
+ * stream with PERMISSION_DENIED needs a px_inbatch_fail() in the transport.
+ */
+static bool source_known(struct collector *c, const struct px_inbatch *ib)
+{
+	if (!c->tls)
+		return true;
+	if (ib->peer_identity != NULL &&
+	    (c->allowed_cns == NULL || cn_listed(c->allowed_cns,
+						 ib->peer_identity)))
+		return true;
+	c->refused++;
+	px_warn("collector", "batch from an unknown source refused",
+		"peer=%s identity=%s claimed=%s seq=%" PRIu64, px_q(ib->peer),
+		px_q(ib->peer_identity ? ib->peer_identity : "-"),
+		px_q(ib->batch->source && ib->batch->source->source_id ?
+		     ib->batch->source->source_id : "-"), ib->batch->seq);
+	return false;
+}
+
 static void on_batch(struct px_inbatch *ib, void *arg)
 {
 	struct collector *c = arg;
+
+	if (!source_known(c, ib)) {
+		px_inbatch_ack(ib, PARALLAX__V1__ACK_STATUS__ACK_STATUS_REJECTED,
+			       "unknown source: client certificate not allowed");
+		return;
+	}
 
 	if (coll_sink_submit(c->sink, ib->batch, ib->peer_identity, ib->peer,
 			     ack_inbatch, ib) < 0)
 		/* Not acked: the source resends it after reconnecting. */
 		px_error("collector", "out of memory, batch dropped unacked",
 			 "peer=%s seq=%" PRIu64, px_q(ib->peer), ib->batch->seq);
+}
+
+static void on_commit(void *arg, const struct coll_commit_info *ci)
+{
+	struct collector *c = arg;
+
+	if (c->metrics != NULL)
+		coll_metrics_on_commit(c->metrics, ci);
+}
+
+static int start_http(struct collector *c, struct px_config *cfg,
+		      const char *dsn)
+{
+	struct coll_http_config hcfg = { 0 };
+	char err[256];
+
+	hcfg.listen = px_config_get(cfg, "collector.http_listen");
+	if (hcfg.listen == NULL || hcfg.listen[0] == '\0')
+		return 0;
+	hcfg.loop = c->loop;
+	hcfg.dsn = dsn;
+	hcfg.metrics = c->metrics;
+	c->http = coll_http_start(&hcfg, err, sizeof(err));
+	if (c->http == NULL) {
+		px_error("collector", "cannot start the HTTP API", "listen=%s err=%s",
+			 px_q(hcfg.listen), px_q(err));
+		return -EINVAL;
+	}
+	px_info("collector", "HTTP API ready", "listen=%s http_port=%d",
+		px_q(hcfg.listen), coll_http_port(c->http));
+	return 0;
 }
 
 static void on_pressure(void *arg, bool high)
@@ -123,8 +231,14 @@ static void close_all(struct collector *c)
 	if (st.queued > 0)
 		px_warn("collector", "stopping with batches not committed; their sources will resend them",
 			"queued=%zu", st.queued);
+	coll_http_stop(c->http);
+	c->http = NULL;
+	coll_metrics_free(c->metrics);
+	c->metrics = NULL;
 	coll_sink_free(c->sink);
 	c->sink = NULL;
+	coll_maint_free(c->maint);
+	c->maint = NULL;
 	px_server_stop(c->server);
 	c->server = NULL;
 	uv_close((uv_handle_t *)&c->sigint, NULL);
@@ -226,6 +340,8 @@ static int parse_args(int argc, char **argv, struct px_config *cfg)
 		{ "data-dir", required_argument, NULL, 'D' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "retention-days", required_argument, NULL, 'R' },
+		{ "http", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -233,6 +349,7 @@ static int parse_args(int argc, char **argv, struct px_config *cfg)
 	const char *flag_key[128] = {
 		['l'] = "collector.listen", ['d'] = "collector.db",
 		['D'] = "collector.data_dir", ['L'] = "log.level",
+		['R'] = "collector.retention_days", ['H'] = "collector.http_listen",
 	};
 	const char *flag_val[128] = { 0 };
 	const char *config_file = NULL;
@@ -254,6 +371,8 @@ static int parse_args(int argc, char **argv, struct px_config *cfg)
 		case 'd':
 		case 'D':
 		case 'L':
+		case 'R':
+		case 'H':
 			flag_val[o] = optarg;
 			break;
 		default:
@@ -287,13 +406,46 @@ static int parse_args(int argc, char **argv, struct px_config *cfg)
 	return 0;
 }
 
+/* A non-negative integer key; -EINVAL (logged) otherwise. */
+static int get_count(struct px_config *cfg, const char *key, int64_t *out)
+{
+	char err[256] = "must not be negative";
+
+	if (px_config_get_i64(cfg, key, out, err, sizeof(err)) < 0 ||
+	    *out < 0) {
+		px_error("collector", "bad configuration value", "key=%s err=%s",
+			 key, px_q(err));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int start_maint(struct collector *c, struct px_config *cfg,
+		       const char *dsn)
+{
+	struct coll_maint_config mcfg = { 0 };
+	int64_t ret, ahead, every;
+
+	if (get_count(cfg, "collector.retention_days", &ret) < 0 ||
+	    get_count(cfg, "collector.partitions_ahead", &ahead) < 0 ||
+	    get_count(cfg, "collector.maint_interval_s", &every) < 0)
+		return -EINVAL;
+	mcfg.loop = c->loop;
+	mcfg.dsn = dsn;
+	mcfg.retention_days = (int)ret;
+	mcfg.ahead_days = (int)ahead;
+	mcfg.interval_ms = (uint64_t)every * 1000u;
+	c->maint = coll_maint_new(&mcfg);
+	return c->maint != NULL ? 0 : -ENOMEM;
+}
+
 static int serve(struct px_config *cfg, const char *dsn, const char *db_kind)
 {
 	struct collector c = { 0 };
 	struct px_server_config scfg = { 0 };
 	struct coll_sink_config kcfg = { 0 };
 	char err[512] = "must be a positive number";
-	int64_t hw = 256;
+	int64_t hw = 256, rows, ms;
 
 	if (px_config_get_i64(cfg, "collector.queue_high_water", &hw, err,
 			      sizeof(err)) < 0 || hw <= 0) {
@@ -301,30 +453,53 @@ static int serve(struct px_config *cfg, const char *dsn, const char *db_kind)
 			 px_q(err));
 		return 2;
 	}
+	if (get_count(cfg, "collector.copy_rows", &rows) < 0 ||
+	    get_count(cfg, "collector.copy_ms", &ms) < 0)
+		return 2;
 	c.loop = uv_default_loop();
 	kcfg.loop = c.loop;
 	kcfg.dsn = dsn;
 	kcfg.high_water = (size_t)hw;
+	kcfg.flush_rows = (size_t)rows;
+	kcfg.flush_ms = (unsigned int)ms;
 	kcfg.on_pressure = on_pressure;
+	kcfg.on_commit = on_commit;
 	kcfg.arg = &c;
 	c.sink = coll_sink_new(&kcfg);
 	if (c.sink == NULL) {
 		px_error("collector", "out of memory");
 		return 1;
 	}
+	c.metrics = coll_metrics_new(c.loop, c.sink);
+	if (c.metrics == NULL || start_maint(&c, cfg, dsn) < 0 ||
+	    start_http(&c, cfg, dsn) < 0) {
+		coll_metrics_free(c.metrics);
+		coll_maint_free(c.maint);
+		coll_sink_free(c.sink);
+		uv_run(c.loop, UV_RUN_DEFAULT);
+		return 2;
+	}
 	scfg.listen = px_config_get(cfg, "collector.listen");
 	scfg.tls_ca = px_config_get(cfg, "collector.tls_ca");
 	scfg.tls_cert = px_config_get(cfg, "collector.tls_cert");
 	scfg.tls_key = px_config_get(cfg, "collector.tls_key");
+	c.tls = scfg.tls_cert != NULL && scfg.tls_cert[0] != '\0';
+	c.allowed_cns = px_config_get(cfg, "collector.tls_allowed_cns");
+	if (c.allowed_cns != NULL && c.allowed_cns[0] == '\0')
+		c.allowed_cns = NULL;
 	c.server = px_server_start(c.loop, &scfg, on_batch, &c, err,
 				   sizeof(err));
 	if (c.server == NULL) {
 		px_error("collector", "cannot start the gRPC server",
 			 "listen=%s err=%s", px_q(scfg.listen), px_q(err));
+		coll_http_stop(c.http);
+		coll_metrics_free(c.metrics);
 		coll_sink_free(c.sink);
+		coll_maint_free(c.maint);
 		uv_run(c.loop, UV_RUN_DEFAULT);
 		return 1;
 	}
+	coll_metrics_set_server(c.metrics, c.server);
 	uv_signal_init(c.loop, &c.sigint);
 	uv_signal_init(c.loop, &c.sigterm);
 	uv_timer_init(c.loop, &c.drain);

@@ -16,11 +16,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "log.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define COPY_CHUNK (64u << 10)
 
 enum pg_state {
 	PG_DOWN,        /* waiting for the reconnect timer */
@@ -48,6 +50,13 @@ struct coll_pg {
 	unsigned int backoff_ms;
 	bool flushing;          /* output not yet fully sent */
 	PGresult *last;         /* last result of the query in flight */
+	const struct iovec *copy_iov; /* COPY data, borrowed until done */
+	size_t copy_n;
+	size_t copy_i;          /* cursor: chunk and offset in it */
+	size_t copy_off;
+	bool copy_started;      /* the server entered COPY IN */
+	bool copy_active;       /* data left to send */
+	bool copy_end_pending;  /* PQputCopyEnd must be retried */
 	coll_pg_result_fn done;
 	void *done_arg;
 	coll_pg_ready_fn ready;
@@ -151,6 +160,10 @@ static void lose(struct coll_pg *pg, const char *why)
 	PQclear(pg->last);
 	pg->last = NULL;
 	pg->done = NULL;
+	pg->copy_iov = NULL;
+	pg->copy_started = false;
+	pg->copy_active = false;
+	pg->copy_end_pending = false;
 	pg->flushing = false;
 	pg->state = PG_DOWN;
 	uv_timer_start(&pg->timer, on_timer, pg->backoff_ms, 0);
@@ -215,6 +228,66 @@ static void start_connect(struct coll_pg *pg)
 		lose(pg, "cannot watch the database socket");
 }
 
+static void flush_output(struct coll_pg *pg);
+
+/* Ends the COPY data; false when the connection broke. */
+static bool copy_end(struct coll_pg *pg)
+{
+	int r = PQputCopyEnd(pg->conn, NULL);
+
+	if (r < 0)
+		return false;
+	pg->copy_end_pending = r == 0;
+	return true;
+}
+
+/*
+ * Feeds COPY data in pieces of COPY_CHUNK as fast as the socket takes them:
+ * libpq moves its unsent output to the front of its buffer after every
+ * partial send, so handing it megabytes at once costs quadratic copying.
+ * Stops (watching for WRITABLE) whenever output is pending; after the last
+ * piece, ends the COPY.  -1 when the connection broke.  A refusal while the
+ * connection is fine means the server ended the COPY with an error, which
+ * arrives as the result: the rest of the data is dropped.
+ */
+static int copy_pump(struct coll_pg *pg)
+{
+	while (pg->copy_i < pg->copy_n) {
+		const struct iovec *v = &pg->copy_iov[pg->copy_i];
+		size_t n = v->iov_len - pg->copy_off;
+		int r = PQflush(pg->conn);
+
+		if (r < 0)
+			return -1;
+		if (r == 1) {
+			pg->flushing = true;
+			return watch_set(pg, UV_READABLE | UV_WRITABLE) < 0 ?
+			       -1 : 0;
+		}
+		if (n > COPY_CHUNK)
+			n = COPY_CHUNK;
+		if (n > 0 && PQputCopyData(pg->conn,
+					   (const char *)v->iov_base + pg->copy_off,
+					   (int)n) != 1) {
+			if (PQstatus(pg->conn) != CONNECTION_OK)
+				return -1;
+			pg->copy_active = false;
+			return 0;
+		}
+		pg->copy_off += n;
+		if (pg->copy_off == v->iov_len) {
+			pg->copy_i++;
+			pg->copy_off = 0;
+		}
+	}
+	pg->copy_active = false;
+	pg->copy_iov = NULL;
+	if (!copy_end(pg))
+		return -1;
+	flush_output(pg);
+	return pg->conn != NULL ? 0 : -1;
+}
+
 /* Reads whatever arrived; completes the query when its last result came. */
 static void read_results(struct coll_pg *pg)
 {
@@ -249,6 +322,23 @@ static void read_results(struct coll_pg *pg)
 			PQclear(last);
 			return;
 		}
+		if (PQresultStatus(res) == PGRES_COPY_IN) {
+			PQclear(res);
+			if (!pg->copy_started) {
+				pg->copy_started = true;
+				pg->copy_active = true;
+				pg->copy_i = 0;
+				pg->copy_off = 0;
+			}
+			if (pg->copy_active && copy_pump(pg) < 0) {
+				lose(pg, NULL);
+				return;
+			}
+			if (pg->conn == NULL || pg->copy_active ||
+			    pg->copy_end_pending)
+				return;
+			continue;
+		}
 		/* Keep the first error, else the last result. */
 		if (pg->last != NULL &&
 		    PQresultStatus(pg->last) == PGRES_FATAL_ERROR)
@@ -273,7 +363,8 @@ static void flush_output(struct coll_pg *pg)
 	pg->flushing = r == 1;
 	/* While output is pending, read too: the server may be waiting for
 	 * us to consume before it accepts more. */
-	if (watch_set(pg, pg->flushing ? UV_READABLE | UV_WRITABLE :
+	if (watch_set(pg, pg->flushing || pg->copy_end_pending ?
+			  UV_READABLE | UV_WRITABLE :
 					 UV_READABLE) < 0)
 		lose(pg, "cannot watch the database socket");
 }
@@ -293,7 +384,18 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		connect_step(pg);
 		return;
 	}
-	if ((events & UV_WRITABLE) && pg->flushing) {
+	if ((events & UV_WRITABLE) && pg->copy_active) {
+		if (copy_pump(pg) < 0)
+			lose(pg, NULL);
+		if (pg->conn == NULL || pg->copy_active)
+			return;
+	}
+	if ((events & UV_WRITABLE) && pg->copy_end_pending &&
+	    !copy_end(pg)) {
+		lose(pg, NULL);
+		return;
+	}
+	if ((events & UV_WRITABLE) && (pg->flushing || pg->copy_end_pending)) {
 		flush_output(pg);
 		if (pg->conn == NULL)
 			return;
@@ -351,12 +453,13 @@ bool coll_pg_ready(const struct coll_pg *pg)
 	return pg->state == PG_READY;
 }
 
-int coll_pg_query(struct coll_pg *pg, const char *sql, int nparams,
-		  const char *const *params, coll_pg_result_fn done, void *arg)
+static int send_query(struct coll_pg *pg, const char *sql, int nparams,
+		      const Oid *types, const char *const *params,
+		      coll_pg_result_fn done, void *arg)
 {
 	if (pg->state != PG_READY)
 		return -EBUSY;
-	if (PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL,
+	if (PQsendQueryParams(pg->conn, sql, nparams, types, params, NULL,
 			      NULL, 0) == 0) {
 		pg->state = PG_BUSY;
 		lose(pg, NULL);
@@ -365,6 +468,47 @@ int coll_pg_query(struct coll_pg *pg, const char *sql, int nparams,
 	pg->state = PG_BUSY;
 	pg->done = done;
 	pg->done_arg = arg;
+	flush_output(pg);
+	return 0;
+}
+
+int coll_pg_query(struct coll_pg *pg, const char *sql, int nparams,
+		  const char *const *params, coll_pg_result_fn done, void *arg)
+{
+	return send_query(pg, sql, nparams, NULL, params, done, arg);
+}
+
+int coll_pg_query_text(struct coll_pg *pg, const char *sql, int nparams,
+		       const char *const *params, coll_pg_result_fn done,
+		       void *arg)
+{
+	Oid types[COLL_PG_MAX_TEXT_PARAMS];
+
+	if (nparams > COLL_PG_MAX_TEXT_PARAMS)
+		return -E2BIG;
+	for (int i = 0; i < nparams; i++)
+		types[i] = 25;  /* pg_type.oid of text */
+	return send_query(pg, sql, nparams, types, params, done, arg);
+}
+
+int coll_pg_copy(struct coll_pg *pg, const char *sql,
+		 const struct iovec *iov, size_t n, coll_pg_result_fn done,
+		 void *arg)
+{
+	if (pg->state != PG_READY)
+		return -EBUSY;
+	if (PQsendQuery(pg->conn, sql) == 0) {
+		pg->state = PG_BUSY;
+		lose(pg, NULL);
+		return -ECONNRESET;
+	}
+	pg->state = PG_BUSY;
+	pg->done = done;
+	pg->done_arg = arg;
+	pg->copy_iov = iov;
+	pg->copy_n = n;
+	pg->copy_started = false;
+	pg->copy_active = false;
 	flush_output(pg);
 	return 0;
 }

@@ -11,6 +11,8 @@
 #define COLL_PGCONN_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/uio.h>
 
 #include <libpq-fe.h>
 #include <uv.h>
@@ -47,6 +49,23 @@ bool coll_pg_ready(const struct coll_pg *pg);
  */
 int coll_pg_query(struct coll_pg *pg, const char *sql, int nparams,
 		  const char *const *params, coll_pg_result_fn done, void *arg);
+
+#define COLL_PG_MAX_TEXT_PARAMS 32
+
+/* As coll_pg_query(), with every parameter typed text, so that a statement
+ * may leave some of them unused.  -E2BIG past COLL_PG_MAX_TEXT_PARAMS. */
+int coll_pg_query_text(struct coll_pg *pg, const char *sql, int nparams,
+		       const char *const *params, coll_pg_result_fn done,
+		       void *arg);
+
+/*
+ * Runs <sql>, a COPY ... FROM STDIN, feeding it the <n> chunks of <iov>
+ * (text format rows; borrowed until <done> runs).  Same contract as
+ * coll_pg_query() otherwise.
+ */
+int coll_pg_copy(struct coll_pg *pg, const char *sql,
+		 const struct iovec *iov, size_t n, coll_pg_result_fn done,
+		 void *arg);
 
 /* The last libpq error message of the connection, without the newline,
  * in a buffer owned by <pg>. */

@@ -117,16 +117,38 @@ void coll_arr_str(struct coll_arr *a, const char *s)
 		quote_into(&a->b, s);
 }
 
+void coll_buf_u64(struct coll_buf *b, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	coll_buf_putn(b, tmp + i, sizeof(tmp) - i);
+}
+
+void coll_buf_i64(struct coll_buf *b, int64_t v)
+{
+	if (v < 0) {
+		coll_buf_putn(b, "-", 1);
+		coll_buf_u64(b, (uint64_t)0 - (uint64_t)v);
+	} else {
+		coll_buf_u64(b, (uint64_t)v);
+	}
+}
+
 void coll_arr_u64(struct coll_arr *a, uint64_t v)
 {
 	arr_sep(a);
-	coll_buf_printf(&a->b, "%" PRIu64, v);
+	coll_buf_u64(&a->b, v);
 }
 
 void coll_arr_i64(struct coll_arr *a, int64_t v)
 {
 	arr_sep(a);
-	coll_buf_printf(&a->b, "%" PRId64, v);
+	coll_buf_i64(&a->b, v);
 }
 
 void coll_arr_bool(struct coll_arr *a, bool v)
@@ -166,7 +188,9 @@ static void json_key(struct coll_buf *b, const char *key)
 {
 	if (b->len > 0 && b->p[b->len - 1] != '{')
 		coll_buf_putn(b, ",", 1);
-	coll_buf_printf(b, "\"%s\":", key);
+	coll_buf_putn(b, "\"", 1);
+	coll_buf_puts(b, key);
+	coll_buf_putn(b, "\":", 2);
 }
 
 /* Escapes for JSON; bytes >= 0x80 pass through (the text is UTF-8, and
@@ -174,15 +198,22 @@ static void json_key(struct coll_buf *b, const char *key)
 static void json_quote(struct coll_buf *b, const char *s, size_t n)
 {
 	coll_buf_putn(b, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (size_t i = 0; i < n;) {
+		size_t run = 0;
+		unsigned char c;
 
+		while (i + run < n && (unsigned char)s[i + run] >= 0x20 &&
+		       s[i + run] != '"' && s[i + run] != '\\')
+			run++;
+		coll_buf_putn(b, s + i, run);
+		i += run;
+		if (i == n)
+			break;
+		c = (unsigned char)s[i++];
 		if (c == '"' || c == '\\')
 			coll_buf_printf(b, "\\%c", c);
-		else if (c < 0x20)
-			coll_buf_printf(b, "\\u%04x", c);
 		else
-			coll_buf_putn(b, (const char *)&s[i], 1);
+			coll_buf_printf(b, "\\u%04x", c);
 	}
 	coll_buf_putn(b, "\"", 1);
 }
@@ -221,16 +252,30 @@ void coll_json_bytes(struct coll_buf *b, const char *key, const uint8_t *p,
 	coll_buf_putn(b, "\"", 1);
 }
 
+void coll_json_strv(struct coll_buf *b, const char *key, char *const *v,
+		    size_t n)
+{
+	json_key(b, key);
+	coll_buf_putn(b, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			coll_buf_putn(b, ",", 1);
+		json_quote(b, v[i] != NULL ? v[i] : "",
+			   v[i] != NULL ? strlen(v[i]) : 0);
+	}
+	coll_buf_putn(b, "]", 1);
+}
+
 void coll_json_u64(struct coll_buf *b, const char *key, uint64_t v)
 {
 	json_key(b, key);
-	coll_buf_printf(b, "%" PRIu64, v);
+	coll_buf_u64(b, v);
 }
 
 void coll_json_i64(struct coll_buf *b, const char *key, int64_t v)
 {
 	json_key(b, key);
-	coll_buf_printf(b, "%" PRId64, v);
+	coll_buf_i64(b, v);
 }
 
 void coll_json_f64(struct coll_buf *b, const char *key, double v)

@@ -23,6 +23,9 @@ void coll_buf_putn(struct coll_buf *b, const char *s, size_t n);
 void coll_buf_puts(struct coll_buf *b, const char *s);
 void coll_buf_printf(struct coll_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Decimal integers, without printf. */
+void coll_buf_u64(struct coll_buf *b, uint64_t v);
+void coll_buf_i64(struct coll_buf *b, int64_t v);
 /* Returns the NUL-terminated text (the caller frees it) and resets <b>;
  * NULL when an allocation failed along the way. */
 char *coll_buf_take(struct coll_buf *b);
@@ -48,6 +51,9 @@ void coll_json_begin(struct coll_buf *b);
 void coll_json_str(struct coll_buf *b, const char *key, const char *val);
 void coll_json_bytes(struct coll_buf *b, const char *key, const uint8_t *p,
 		     size_t n);
+/* A JSON array of strings (NULL elements become ""). */
+void coll_json_strv(struct coll_buf *b, const char *key, char *const *v,
+		    size_t n);
 void coll_json_u64(struct coll_buf *b, const char *key, uint64_t v);
 void coll_json_i64(struct coll_buf *b, const char *key, int64_t v);
 void coll_json_f64(struct coll_buf *b, const char *key, double v);

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define WAIT_STEP_US 100000
@@ -57,6 +60,39 @@ pid_t cp_spawn(const char *data_dir, const char *log, const char *extra1,
 	}
 	close(fd);
 	return pid;
+}
+
+pid_t cp_spawn_argv(const char *log, char *const *argv)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	pid_t pid;
+
+	ck_assert_int_ge(fd, 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (dup2(fd, STDERR_FILENO) < 0)
+			_exit(126);
+		execv(cp_collector_bin(), argv);
+		_exit(127);
+	}
+	close(fd);
+	return pid;
+}
+
+int cp_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	ck_assert_int_ge(fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
 }
 
 /* Waits for "collector ready" in the log; fails if the process exits. */

@@ -18,6 +18,11 @@ void cp_slurp(const char *path, char *buf, size_t len);
  * and <extra2> are more arguments, or NULL. */
 pid_t cp_spawn(const char *data_dir, const char *log, const char *extra1,
 	       const char *extra2);
+/* Starts the collector with <argv> (argv[0] included, NULL-terminated)
+ * and its stderr in <log>. */
+pid_t cp_spawn_argv(const char *log, char *const *argv);
+/* A loopback TCP port that was free a moment ago. */
+int cp_free_port(void);
 /* Waits for "collector ready"; fails the test if the process exits. */
 void cp_wait_ready(pid_t pid, const char *log);
 /* SIGTERM, wait; returns the exit code (fails on death by signal). */

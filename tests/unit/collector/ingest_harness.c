@@ -40,6 +40,19 @@ void h_setup(void)
 	H.acked = 0;
 }
 
+void h_resink(size_t group_batches)
+{
+	struct coll_sink_config cfg = { 0 };
+
+	coll_sink_free(H.sink);
+	uv_run(&H.loop, UV_RUN_NOWAIT);
+	cfg.loop = &H.loop;
+	cfg.dsn = H.dsn;
+	cfg.group_batches = group_batches;
+	H.sink = coll_sink_new(&cfg);
+	ck_assert_ptr_nonnull(H.sink);
+}
+
 void h_teardown(void)
 {
 	coll_sink_free(H.sink);

@@ -36,6 +36,8 @@ void h_cluster_up(void);
 void h_cluster_down(void);
 void h_setup(void);
 void h_teardown(void);
+/* Replaces the sink by one whose groups hold at most <group_batches>. */
+void h_resink(size_t group_batches);
 
 /* Submits <b> with its ack going to <slot>. */
 void h_submit(Parallax__V1__Batch *b, struct ack_slot *slot);

@@ -174,6 +174,7 @@ START_TEST(batches_survive_a_database_restart_without_loss_or_doubles)
 	static struct ack_slot slot[N], again[N];
 	struct tbatch *t[N];
 
+	h_resink(1);    /* one batch per transaction: a restart lands mid-run */
 	for (int i = 0; i < N; i++) {
 		t[i] = agent((uint64_t)i + 1);
 		tb_exec(t[i], 1000 + i, "node-1:boot:x", "/bin/sh", "-c");

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Offline advisories: OSV JSON documents (a directory tree of *.json, or a
+ * zip of them as osv.dev publishes per ecosystem) imported into PostgreSQL,
+ * and the stored package inventory re-evaluated against them without any
+ * rescan.  Version ranges are compared with common/vercmp, per ecosystem.
+ *
+ * A match becomes a package finding with the advisory's CVE (source_id
+ * "advisories") on every host holding that package version, correlated at
+ * once with the processes that have the artifact loaded, so that the
+ * findings, loaded and exposure queries show a new CVE immediately.
+ *
+ * Blocking libpq: this runs in the parallax CLI.
+ */
+#ifndef COLL_ADVISORIES_H
+#define COLL_ADVISORIES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+struct coll_adv_result {
+	size_t files;            /* JSON documents read */
+	size_t skipped;          /* unreadable or not OSV (each logged) */
+	size_t advisories;       /* stored */
+	size_t matches;          /* (advisory, package version) pairs */
+	long findings;           /* finding rows written */
+	long correlations;       /* correlations written */
+};
+
+/* Imports <path> (a directory or a .zip), then evaluates.  0, or -errno
+ * with the reason in <err>. */
+int coll_adv_import(PGconn *c, const char *path, struct coll_adv_result *r,
+		    char *err, size_t errlen);
+
+/* Re-evaluates the stored inventory against the stored advisories. */
+int coll_adv_evaluate(PGconn *c, struct coll_adv_result *r, char *err,
+		      size_t errlen);
+
+/*
+ * Whether <version> is affected by one OSV affected[] entry: its "ranges"
+ * array and "versions" array, as JSON text (either may be NULL).  <scheme>
+ * is an enum px_ver_scheme for ECOSYSTEM ranges; SEMVER ranges use semver.
+ */
+bool coll_adv_affected(const char *version, const char *ranges_json,
+		       const char *versions_json, int scheme);
+
+#endif

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Offline advisories: OSV range evaluation through common/vercmp, and an
+ * import (directory, then zip through the CLI) that re-evaluates the stored
+ * inventory without any rescan: the new CVE shows which hosts hold the
+ * package and which have it loaded now.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "advisories.h"
+#include "ingest_harness.h"
+#include "vercmp.h"
+
+#define ACK_COMMITTED PARALLAX__V1__ACK_STATUS__ACK_STATUS_COMMITTED
+#define SHA_OLD "6f0a1b7c33a2b6d6c1fb56ba3e4e3d8e8b4ef1f6a9d5d3c2b1a0f9e8d7c6b5a4"
+#define SHA_NEW "3333333333333333333333333333333333333333333333333333333333333333"
+#define JAR "/opt/app/lib/log4j-core.jar"
+#define JVM "app-1:boot:42:1"
+#define LOG4J "org.apache.logging.log4j:log4j-core"
+
+static const char MAVEN_RANGES[] =
+	"[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"2.0-beta9\"},"
+	"{\"fixed\":\"2.15.0\"}]}]";
+
+static const char GHSA_LOG4J[] =
+	"{\"id\":\"GHSA-jfh8-c2jp-5v3q\",\"modified\":\"2024-01-01T00:00:00Z\","
+	"\"aliases\":[\"CVE-2021-44228\"],\"summary\":\"Remote code injection "
+	"in Log4j\",\"database_specific\":{\"severity\":\"CRITICAL\"},"
+	"\"affected\":[{\"package\":{\"ecosystem\":\"Maven\",\"name\":\"" LOG4J
+	"\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":"
+	"\"2.0-beta9\"},{\"fixed\":\"2.15.0\"}]}]}]}";
+
+static const char DSA_OPENSSL[] =
+	"{\"id\":\"DSA-9999-1\",\"aliases\":[\"CVE-2099-0001\"],"
+	"\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\",\"name\":"
+	"\"openssl\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":["
+	"{\"introduced\":\"0\"},{\"fixed\":\"3.0.11-1~deb12u2\"}]}]}]}";
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(osv_ranges_follow_the_ecosystem_ordering)
+{
+	ck_assert(coll_adv_affected("2.14.1", MAVEN_RANGES, NULL, PX_VER_MAVEN));
+	ck_assert(coll_adv_affected("2.0", MAVEN_RANGES, NULL, PX_VER_MAVEN));
+	ck_assert(coll_adv_affected("2.0-beta9", MAVEN_RANGES, NULL, PX_VER_MAVEN));
+	ck_assert(!coll_adv_affected("2.0-beta8", MAVEN_RANGES, NULL, PX_VER_MAVEN));
+	ck_assert(!coll_adv_affected("2.15.0", MAVEN_RANGES, NULL, PX_VER_MAVEN));
+	ck_assert(!coll_adv_affected("2.17.1", MAVEN_RANGES, NULL, PX_VER_MAVEN));
+	/* last_affected closes inclusively; versions[] match exactly. */
+	ck_assert(coll_adv_affected("1.4.0", "[{\"type\":\"SEMVER\",\"events\":"
+				    "[{\"introduced\":\"0\"},{\"last_affected\":\"1.4.0\"}]}]",
+				    NULL, PX_VER_SEMVER));
+	ck_assert(!coll_adv_affected("1.4.1", "[{\"type\":\"SEMVER\",\"events\":"
+				     "[{\"introduced\":\"0\"},{\"last_affected\":\"1.4.0\"}]}]",
+				     NULL, PX_VER_SEMVER));
+	ck_assert(coll_adv_affected("0.9", "[]", "[\"0.8\",\"0.9\"]", PX_VER_PEP440));
+	/* Two ranges: re-introduced after a fix. */
+	ck_assert(coll_adv_affected("3.2", "[{\"type\":\"ECOSYSTEM\",\"events\":["
+				    "{\"introduced\":\"1.0\"},{\"fixed\":\"2.0\"},"
+				    "{\"introduced\":\"3.0\"}]}]", NULL, PX_VER_PEP440));
+	ck_assert(!coll_adv_affected("2.5", "[{\"type\":\"ECOSYSTEM\",\"events\":["
+				     "{\"introduced\":\"1.0\"},{\"fixed\":\"2.0\"},"
+				     "{\"introduced\":\"3.0\"}]}]", NULL, PX_VER_PEP440));
+}
+END_TEST
+
+/* dpkg itself decides whether a < b; our answer must agree. */
+static bool dpkg_lt(const char *a, const char *b)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execlp("dpkg", "dpkg", "--compare-versions", a, "lt", b,
+		       (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) <= 1,
+		      "dpkg --compare-versions could not run");
+	return WEXITSTATUS(status) == 0;
+}
+
+START_TEST(debian_ranges_agree_with_dpkg)
+{
+	static const char *const v[] = {
+		"3.0.11-1~deb12u1", "3.0.11-1~deb12u2", "3.0.11-1", "3.0.9-1",
+		"1:3.0.0-1", "3.0.11-1~deb12u2+b1",
+	};
+	char ranges[256];
+
+	snprintf(ranges, sizeof(ranges), "[{\"type\":\"ECOSYSTEM\",\"events\":"
+		 "[{\"introduced\":\"0\"},{\"fixed\":\"3.0.11-1~deb12u2\"}]}]");
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		ck_assert_msg(coll_adv_affected(v[i], ranges, NULL, PX_VER_DEB) ==
+			      dpkg_lt(v[i], "3.0.11-1~deb12u2"), "%s", v[i]);
+}
+END_TEST
+
+/* app-1 runs log4j 2.14.1 (loaded by a JVM); app-2 holds 2.17.1 at rest;
+ * db-1 holds 2.14.1 at rest and openssl 3.0.11-1~deb12u1. */
+static void inventory(void)
+{
+	struct tbatch *s = tb_new("app-1", "scanner-1", "sb", 1, true);
+	struct tbatch *s2 = tb_new("app-2", "scanner-1", "sb", 2, true);
+	struct tbatch *s3 = tb_new("db-1", "scanner-1", "sb", 3, true);
+	struct tbatch *a = tb_new("app-1", "agent-app-1", "ab", 1, false);
+	Parallax__V1__Batch *b;
+
+	tb_finding(s, JAR, "", SHA_OLD, LOG4J, "2.14.1", NULL);
+	tb_finding(s2, JAR, "", SHA_NEW, LOG4J, "2.17.1", NULL);
+	tb_finding(s3, "/srv/lib/log4j-core-2.14.1.jar", "", SHA_OLD, LOG4J,
+		   "2.14.1", NULL);
+	tb_finding(s3, "/var/lib/dpkg/status", "openssl", "", "openssl",
+		   "3.0.11-1~deb12u1", NULL);
+	b = tb_batch(s3);
+	b->findings[1]->package->ecosystem = (char *)"deb";
+	tb_exec(a, 42, JVM, "/usr/bin/java", "-jar");
+	tb_load(a, 42, JVM, JAR, SHA_OLD);
+	ck_assert_int_eq(h_ingest(s, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_ingest(s2, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_ingest(s3, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_ingest(a, NULL, 0), ACK_COMMITTED);
+	/* No CVE yet: nothing to correlate. */
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 0);
+}
+
+START_TEST(an_imported_advisory_shows_hosts_and_live_loads_without_rescan)
+{
+	char dir[] = "/tmp/pxosv.XXXXXX", path[256], err[512];
+	struct coll_adv_result r = { 0 };
+
+	inventory();
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/GHSA-jfh8-c2jp-5v3q.json", dir);
+	write_file(path, GHSA_LOG4J);
+	snprintf(path, sizeof(path), "%s/debian", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/debian/DSA-9999-1.json", dir);
+	write_file(path, DSA_OPENSSL);
+	snprintf(path, sizeof(path), "%s/notes.json", dir);
+	write_file(path, "{\"not\": \"osv\"}");
+
+	ck_assert_msg(coll_adv_import(H.db, dir, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(r.files, 3);
+	ck_assert_uint_eq(r.skipped, 1);
+	ck_assert_uint_eq(r.advisories, 2);
+	ck_assert_uint_eq(r.matches, 2);      /* log4j 2.14.1, openssl */
+	ck_assert_int_eq(r.findings, 3);      /* app-1, db-1 jar, db-1 deb */
+	/* The JVM on app-1 holds the bytes of both 2.14.1 findings (app-1's
+	 * and, by sha256, db-1's). */
+	ck_assert_int_eq(r.correlations, 2);
+
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE cve = 'CVE-2021-44228' AND severity = 'critical'"), 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE host_id = 'app-2' AND cve <> ''"), 0);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE host_id = 'db-1' AND cve = 'CVE-2099-0001'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now WHERE host_id = 'app-1' AND pid = 42 AND cve = 'CVE-2021-44228' AND finding_host_id = 'app-1'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_vulnerable WHERE loaded_now"), 1);
+
+	/* Importing again changes nothing. */
+	memset(&r, 0, sizeof(r));
+	ck_assert_msg(coll_adv_import(H.db, dir, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE source_id = 'advisories'"), 3);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 2);
+
+	/* The advisory is withdrawn from the range: its findings go. */
+	pgtmp_exec(H.db, "UPDATE advisory_affected SET ranges = '[]' WHERE advisory_id = 'DSA-9999-1'");
+	memset(&r, 0, sizeof(r));
+	ck_assert_msg(coll_adv_evaluate(H.db, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE cve = 'CVE-2099-0001'"), 0);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE cve = 'CVE-2021-44228'"), 2);
+	pgtmp_rmtree(dir);
+}
+END_TEST
+
+/* Writes a zip holding <name> = <text>. */
+static void write_zip(const char *path, const char *name, const char *text)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+
+	archive_write_set_format_zip(a);
+	ck_assert_int_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, (la_int64_t)strlen(text));
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	ck_assert_int_eq(archive_write_header(a, e), ARCHIVE_OK);
+	ck_assert_int_eq(archive_write_data(a, text, strlen(text)), (la_ssize_t)strlen(text));
+	archive_entry_free(e);
+	archive_write_close(a);
+	archive_write_free(a);
+}
+
+START_TEST(the_cli_imports_a_zip_and_advisory_hosts_answers_by_cve)
+{
+	char zip[] = "/tmp/pxosv-XXXXXX", outp[] = "/tmp/pxosv-out.XXXXXX";
+	static char out[1 << 15];
+	int fo, status;
+	ssize_t n;
+	pid_t pid;
+
+	inventory();
+	close(mkstemp(zip));
+	write_zip(zip, "Maven/GHSA-jfh8-c2jp-5v3q.json", GHSA_LOG4J);
+	fo = mkstemp(outp);
+	for (int step = 0; step < 2; step++) {
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			dup2(fo, STDOUT_FILENO);
+			if (step == 0)
+				execl(getenv("PX_CLI_BIN"), "parallax", "--db", H.dsn,
+				      "advisories", "import", zip, (char *)NULL);
+			else
+				execl(getenv("PX_CLI_BIN"), "parallax", "--db", H.dsn,
+				      "--json", "advisory-hosts", "--cve",
+				      "GHSA-jfh8-c2jp-5v3q", (char *)NULL);
+			_exit(127);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "cli step %d failed", step);
+	}
+	n = pread(fo, out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fo);
+	unlink(outp);
+	unlink(zip);
+	ck_assert_msg(strstr(out, "files=1 skipped=0 advisories=1 matches=1 findings=2 correlations=2"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "{\"host\":\"app-1\"") && strstr(out, "\"loaded_now\":true") &&
+		      strstr(out, "{\"host\":\"db-1\"") && strstr(out, "\"loaded_now\":false") &&
+		      !strstr(out, "app-2"), "%s", out);
+}
+END_TEST
+
+static Suite *advisories_suite(void)
+{
+	Suite *s = suite_create("collector-advisories");
+	TCase *tc = tcase_create("advisories");
+
+	tcase_set_timeout(tc, 90);
+	tcase_add_unchecked_fixture(tc, h_cluster_up, h_cluster_down);
+	tcase_add_checked_fixture(tc, h_setup, h_teardown);
+	tcase_add_test(tc, osv_ranges_follow_the_ecosystem_ordering);
+	tcase_add_test(tc, debian_ranges_agree_with_dpkg);
+	tcase_add_test(tc, an_imported_advisory_shows_hosts_and_live_loads_without_rescan);
+	tcase_add_test(tc, the_cli_imports_a_zip_and_advisory_hosts_answers_by_cve);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(advisories_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Effectively-once delivery, counted: a source streams numbered events to
+ * the collector binary over gRPC on loopback while the collector is killed
+ * with SIGKILL and restarted, and while PostgreSQL restarts; the source
+ * replays whatever was not acked.  Afterwards the events table holds each
+ * number exactly once.  Also: above its high-water mark the collector
+ * stops reading, and nothing is lost while it waits.
+ */
+#include <check.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "collector_proc.h"
+#include "pgtmp.h"
+#include "tbatch.h"
+#include "transport.h"
+
+#define PER_BATCH 50
+
+static struct pgtmp PG;
+
+static void cluster_up(void)
+{
+	pgtmp_start(&PG);
+}
+
+static void cluster_down(void)
+{
+	pgtmp_stop(&PG);
+}
+
+struct run {
+	char dir[64];
+	char log[64];
+	char conf[64];
+	char dsn[512];
+	char listen[32];
+	int port;
+	pid_t pid;
+};
+
+static void run_init(struct run *r, const char *yaml)
+{
+	FILE *f;
+
+	snprintf(r->dir, sizeof(r->dir), "/tmp/pxdel.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(r->dir));
+	snprintf(r->log, sizeof(r->log), "%s/collector.log", r->dir);
+	snprintf(r->conf, sizeof(r->conf), "%s/collector.yaml", r->dir);
+	f = fopen(r->conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "collector:\n  retention_days: 0\n%s", yaml);
+	fclose(f);
+	pgtmp_new_db(&PG, r->dsn, sizeof(r->dsn));
+	r->port = cp_free_port();
+	snprintf(r->listen, sizeof(r->listen), "127.0.0.1:%d", r->port);
+}
+
+static void run_start(struct run *r)
+{
+	char *argv[] = { "parallax-collector", "--config", r->conf, "--db",
+			 r->dsn, "--data-dir", r->dir, "--listen", r->listen,
+			 NULL };
+
+	r->pid = cp_spawn_argv(r->log, argv);
+	cp_wait_ready(r->pid, r->log);
+}
+
+static void run_kill(struct run *r)
+{
+	int status;
+
+	ck_assert_int_eq(kill(r->pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(r->pid, &status, 0), r->pid);
+	r->pid = 0;
+}
+
+static struct px_client *client(const struct run *r, struct tbatch *proto)
+{
+	struct px_client_config cfg = { 0 };
+	char err[256];
+	struct px_client *c;
+
+	cfg.target = r->listen;
+	cfg.source = tb_batch(proto)->source;
+	c = px_client_start(&cfg, err, sizeof(err));
+	ck_assert_msg(c != NULL, "client: %s", err);
+	return c;
+}
+
+/* Queues batch <i>: events numbered i*PER_BATCH .. i*PER_BATCH+49 (the
+ * number travels as the pid). */
+static void send_numbered(struct px_client *c, int i)
+{
+	struct tbatch *t = tb_new("del-host", "del-agent", "del-boot", 1, false);
+	int ret;
+
+	for (int k = 0; k < PER_BATCH; k++)
+		tb_net(t, (uint32_t)(i * PER_BATCH + k), "del-host:b:1");
+	while ((ret = px_client_send(c, tb_batch(t), NULL)) == -ENOBUFS)
+		usleep(10000);
+	ck_assert_int_eq(ret, 0);
+	tb_free(t);
+}
+
+static long count(const struct run *r, const char *sql)
+{
+	PGconn *db = pgtmp_connect(r->dsn);
+	long v = pgtmp_long(db, sql);
+
+	PQfinish(db);
+	return v;
+}
+
+START_TEST(each_event_is_stored_once_across_a_collector_kill_and_a_database_restart)
+{
+	enum { BATCHES = 300 };
+	struct tbatch *proto = tb_new("del-host", "del-agent", "del-boot", 1, false);
+	struct px_client_stats st;
+	struct px_client *c;
+	struct run r;
+
+	run_init(&r, "");
+	run_start(&r);
+	c = client(&r, proto);
+	for (int i = 0; i < BATCHES; i++) {
+		send_numbered(c, i);
+		if (i == BATCHES / 3) {
+			/* Batches are in flight: some committed, some not. */
+			run_kill(&r);
+			run_start(&r);
+		}
+		if (i == 2 * BATCHES / 3)
+			pgtmp_restart(&PG);
+		usleep(2000);
+	}
+	ck_assert_int_eq(px_client_flush(c, 120000), 0);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.rejected, 0);
+	ck_assert_uint_eq(st.acked, BATCHES);
+	ck_assert_uint_ge(st.reconnects, 1);
+	px_client_stop(c);
+
+	ck_assert_int_eq(count(&r, "SELECT count(*) FROM events"),
+			 BATCHES * PER_BATCH);
+	ck_assert_int_eq(count(&r, "SELECT count(DISTINCT pid) FROM events"),
+			 BATCHES * PER_BATCH);
+	ck_assert_int_eq(count(&r, "SELECT max(pid) FROM events"),
+			 BATCHES * PER_BATCH - 1);
+	ck_assert_int_eq(count(&r, "SELECT seq FROM sources WHERE source_id = 'del-agent'"),
+			 BATCHES);
+	ck_assert_int_eq(cp_stop(r.pid), 0);
+	tb_free(proto);
+	pgtmp_rmtree(r.dir);
+}
+END_TEST
+
+START_TEST(intake_pauses_above_the_high_water_mark_and_nothing_is_lost)
+{
+	enum { BATCHES = 40 };
+	struct tbatch *proto = tb_new("del-host", "del-agent", "del-boot", 1, false);
+	static char buf[1 << 16];
+	struct px_client_stats st;
+	struct px_client *c;
+	PGconn *locker;
+	struct run r;
+
+	/* One batch per group, at most 4 waiting before intake pauses. */
+	run_init(&r, "  queue_high_water: 4\n  copy_rows: 1\n");
+	run_start(&r);
+	/* Hold the marks' table: every events transaction waits. */
+	locker = pgtmp_connect(r.dsn);
+	pgtmp_exec(locker, "BEGIN");
+	pgtmp_exec(locker, "LOCK TABLE sources IN ACCESS EXCLUSIVE MODE");
+
+	c = client(&r, proto);
+	for (int i = 0; i < BATCHES; i++)
+		send_numbered(c, i);
+	for (int i = 0; i < 600; i++) {
+		cp_slurp(r.log, buf, sizeof(buf));
+		if (strstr(buf, "pausing intake") != NULL)
+			break;
+		usleep(50000);
+	}
+	ck_assert_msg(strstr(buf, "pausing intake") != NULL, "log: %s", buf);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.acked, 0);
+	ck_assert_uint_eq(st.pending, BATCHES);
+
+	pgtmp_exec(locker, "COMMIT");
+	PQfinish(locker);
+	ck_assert_int_eq(px_client_flush(c, 120000), 0);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.acked, BATCHES);
+	px_client_stop(c);
+	cp_slurp(r.log, buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, "resuming intake") != NULL, "log: %s", buf);
+	ck_assert_int_eq(count(&r, "SELECT count(DISTINCT pid) FROM events"),
+			 BATCHES * PER_BATCH);
+	ck_assert_int_eq(count(&r, "SELECT count(*) FROM events"),
+			 BATCHES * PER_BATCH);
+	ck_assert_int_eq(cp_stop(r.pid), 0);
+	tb_free(proto);
+	pgtmp_rmtree(r.dir);
+}
+END_TEST
+
+static Suite *delivery_suite(void)
+{
+	Suite *s = suite_create("collector-delivery");
+	TCase *tc = tcase_create("delivery");
+
+	tcase_set_timeout(tc, 200);
+	tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
+	tcase_add_test(tc, each_event_is_stored_once_across_a_collector_kill_and_a_database_restart);
+	tcase_add_test(tc, intake_pauses_above_the_high_water_mark_and_nothing_is_lost);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(delivery_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Two collectors on one PostgreSQL: a host's runtime events arrive at one
+ * and its snapshot findings at the other, in either order or at the same
+ * time, and they still correlate.
+ */
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector_proc.h"
+#include "pgtmp.h"
+#include "tbatch.h"
+#include "transport.h"
+
+#define HOSTS 20
+
+static struct pgtmp PG;
+
+struct coll {
+	char dir[64];
+	char log[96];
+	char listen[32];
+	pid_t pid;
+};
+
+static void start(struct coll *c, const char *dsn)
+{
+	snprintf(c->dir, sizeof(c->dir), "/tmp/pxfleet.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(c->dir));
+	snprintf(c->log, sizeof(c->log), "%s/collector.log", c->dir);
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:%d", cp_free_port());
+	{
+		char *argv[] = { "parallax-collector", "--db", (char *)dsn,
+				 "--data-dir", c->dir, "--listen", c->listen,
+				 NULL };
+
+		c->pid = cp_spawn_argv(c->log, argv);
+	}
+}
+
+static struct px_client *client(const char *target, struct tbatch *t)
+{
+	struct px_client_config cfg = { 0 };
+	struct px_client *c;
+	char err[256];
+
+	cfg.target = target;
+	cfg.source = tb_batch(t)->source;
+	c = px_client_start(&cfg, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	return c;
+}
+
+static void sha_of(int k, char *sha)
+{
+	for (int i = 0; i < 64; i++)
+		sha[i] = "0123456789abcdef"[(k + i) % 16];
+	sha[64] = '\0';
+	sha[0] = 'f';
+	sha[1] = "0123456789abcdef"[k % 16];
+	sha[2] = "0123456789abcdef"[k / 16 % 16];
+}
+
+static struct tbatch *scan_of(int k, const char *sha)
+{
+	char host[32];
+	struct tbatch *t;
+
+	snprintf(host, sizeof(host), "fleet-%d", k);
+	t = tb_new(host, "scanner-f", "sb", 1, true);
+	tb_finding(t, "/app/log4j-core.jar", "", sha,
+		   "org.apache.logging.log4j:log4j-core", "2.14.1",
+		   "CVE-2021-44228");
+	return t;
+}
+
+static struct tbatch *run_of(int k, const char *sha)
+{
+	char host[32], exec_id[64];
+	struct tbatch *t;
+
+	snprintf(host, sizeof(host), "fleet-%d", k);
+	snprintf(exec_id, sizeof(exec_id), "%s:b:%d:1", host, 1000 + k);
+	t = tb_new(host, "agent-f", "ab", 1, false);
+	tb_exec(t, 1000 + k, exec_id, "/usr/bin/java", "-jar");
+	tb_load(t, 1000 + k, exec_id, "/app/log4j-core.jar", sha);
+	return t;
+}
+
+/* Each host's agent talks to <a>, its scanner to <b>; sequential mode
+ * waits for each ack (scanner first for even hosts, agent first for odd
+ * ones); concurrent mode sends everything at once. */
+static void send_fleet(struct coll *a, struct coll *b, bool concurrent,
+		       int base)
+{
+	struct px_client *ca[HOSTS], *cb[HOSTS];
+	struct tbatch *ta[HOSTS], *tb[HOSTS];
+	struct px_client_stats st;
+	char sha[65];
+
+	for (int k = 0; k < HOSTS; k++) {
+		sha_of(base + k, sha);
+		ta[k] = run_of(base + k, sha);
+		tb[k] = scan_of(base + k, sha);
+		ca[k] = client(a->listen, ta[k]);
+		cb[k] = client(b->listen, tb[k]);
+	}
+	for (int k = 0; k < HOSTS; k++) {
+		struct px_client *first = k % 2 ? ca[k] : cb[k];
+		struct px_client *second = k % 2 ? cb[k] : ca[k];
+
+		ck_assert_int_eq(px_client_send(first, tb_batch(k % 2 ? ta[k] : tb[k]), NULL), 0);
+		if (!concurrent)
+			ck_assert_int_eq(px_client_flush(first, 60000), 0);
+		ck_assert_int_eq(px_client_send(second, tb_batch(k % 2 ? tb[k] : ta[k]), NULL), 0);
+	}
+	for (int k = 0; k < HOSTS; k++) {
+		ck_assert_int_eq(px_client_flush(ca[k], 60000), 0);
+		ck_assert_int_eq(px_client_flush(cb[k], 60000), 0);
+		px_client_get_stats(ca[k], &st);
+		ck_assert_uint_eq(st.acked, 1);
+		px_client_get_stats(cb[k], &st);
+		ck_assert_uint_eq(st.acked, 1);
+		px_client_stop(ca[k]);
+		px_client_stop(cb[k]);
+		tb_free(ta[k]);
+		tb_free(tb[k]);
+	}
+}
+
+START_TEST(runtime_at_one_collector_and_findings_at_the_other_correlate)
+{
+	struct coll a, b;
+	char dsn[512];
+	PGconn *db;
+
+	pgtmp_start(&PG);
+	pgtmp_new_db(&PG, dsn, sizeof(dsn));
+	/* Both start together: the migrations run once, under a lock. */
+	start(&a, dsn);
+	start(&b, dsn);
+	cp_wait_ready(a.pid, a.log);
+	cp_wait_ready(b.pid, b.log);
+
+	send_fleet(&a, &b, false, 0);
+	send_fleet(&a, &b, true, 100);
+
+	db = pgtmp_connect(dsn);
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM schema_migrations"),
+			 pgtmp_long(db, "SELECT max(version) FROM schema_migrations"));
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(DISTINCT host_id) FROM v_loaded_now "
+				    "WHERE cve = 'CVE-2021-44228' AND host_id = finding_host_id"),
+			 2 * HOSTS);
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM sources"), 4 * HOSTS);
+	PQfinish(db);
+	ck_assert_int_eq(cp_stop(a.pid), 0);
+	ck_assert_int_eq(cp_stop(b.pid), 0);
+	pgtmp_rmtree(a.dir);
+	pgtmp_rmtree(b.dir);
+	pgtmp_stop(&PG);
+}
+END_TEST
+
+static Suite *fleet_suite(void)
+{
+	Suite *s = suite_create("collector-fleet");
+	TCase *tc = tcase_create("fleet");
+
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, runtime_at_one_collector_and_findings_at_the_other_correlate);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(fleet_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The dashboard and incident-response queries (collector/queries.c) against
+ * a real PostgreSQL filled through the ingest sink: exposure per severity,
+ * fleet-wide and per host; the inventory; a process's tree, artifacts and
+ * connections; where an artifact or package is loaded; a host's timeline.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ingest_harness.h"
+#include "queries.h"
+
+#define ACK_COMMITTED PARALLAX__V1__ACK_STATUS__ACK_STATUS_COMMITTED
+#define SHA_LOG4J "6f0a1b7c33a2b6d6c1fb56ba3e4e3d8e8b4ef1f6a9d5d3c2b1a0f9e8d7c6b5a4"
+#define SHA_IDLE "2222222222222222222222222222222222222222222222222222222222222222"
+#define JAR "/opt/app/lib/log4j-core-2.14.1.jar"
+#define IDLE_JAR "/opt/old/commons-text-1.9.jar"
+#define SHELL "web-1:boot:100:1"
+#define JVM "web-1:boot:101:2"
+#define CURL "web-1:boot:102:3"
+
+static char out[1 << 16];
+
+/* Runs query <name> as JSON with the parameters given as name=value
+ * pairs, NULL-terminated; returns the JSON text (static). */
+static const char *q(const char *name, ...)
+{
+	const struct coll_query *cq = coll_query_find(name);
+	const char *params[COLL_Q_NPARAMS] = { 0 };
+	Oid types[COLL_Q_NPARAMS];
+	char sql[8192];
+	const char *kv;
+	PGresult *res;
+	va_list ap;
+
+	ck_assert_ptr_nonnull(cq);
+	va_start(ap, name);
+	while ((kv = va_arg(ap, const char *)) != NULL) {
+		const char *val = va_arg(ap, const char *);
+
+		for (int i = 0; i < COLL_Q_NPARAMS; i++)
+			if (strcmp(coll_qparam_names[i], kv) == 0)
+				params[i] = val;
+	}
+	va_end(ap);
+	ck_assert_ptr_null(coll_query_missing(cq, params));
+	for (int i = 0; i < COLL_Q_NPARAMS; i++)
+		types[i] = 25;
+	ck_assert_int_eq(coll_query_sql(cq, true, sql, sizeof(sql)), 0);
+	res = PQexecParams(H.db, sql, COLL_Q_NPARAMS, types, params, NULL,
+			   NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", name,
+		      PQresultErrorMessage(res));
+	snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+static void exec_child(struct tbatch *t, uint32_t pid, const char *id,
+		       const char *exe, const char *parent)
+{
+	Parallax__V1__Batch *b;
+
+	tb_exec(t, pid, id, exe, "-x");
+	b = tb_batch(t);
+	b->events[b->n_events - 1]->exec->parent_exec_id = (char *)parent;
+}
+
+/* web-1: a shell that started a JVM holding log4j, which started curl
+ * that connected out; the scanner found log4j and an idle jar with CVEs.
+ * db-1: scanned only, log4j at rest. */
+static void fleet(void)
+{
+	struct tbatch *s = tb_new("web-1", "scanner-1", "sb", 1, true);
+	struct tbatch *d = tb_new("db-1", "scanner-1", "sb", 2, true);
+	struct tbatch *a = tb_new("web-1", "agent-web-1", "ab", 1, false);
+
+	tb_finding(s, JAR, "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core",
+		   "2.14.1", "CVE-2021-44228");
+	tb_finding(s, IDLE_JAR, "", SHA_IDLE, "org.apache.commons:commons-text",
+		   "1.9", "CVE-2022-42889");
+	tb_finding(d, JAR, "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core",
+		   "2.14.1", "CVE-2021-44228");
+	exec_child(a, 100, SHELL, "/bin/sh", "");
+	exec_child(a, 101, JVM, "/usr/bin/java", SHELL);
+	tb_load(a, 101, JVM, JAR, SHA_LOG4J);
+	exec_child(a, 102, CURL, "/usr/bin/curl", JVM);
+	tb_net(a, 102, CURL);
+	ck_assert_int_eq(h_ingest(s, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_ingest(d, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_ingest(a, NULL, 0), ACK_COMMITTED);
+}
+
+START_TEST(exposure_splits_loaded_from_at_rest_fleet_wide_and_per_host)
+{
+	fleet();
+	/* Three critical findings: one loaded (web-1 log4j), two at rest. */
+	ck_assert_msg(strstr(q("exposure", NULL),
+			     "\"severity\":\"critical\",\"vulnerable\":3,\"loaded\":1,"
+			     "\"at_rest_only\":2,\"hosts\":2,\"hosts_loaded\":1") != NULL,
+		      "%s", out);
+	ck_assert_msg(strstr(q("exposure", "host", "db-1", NULL),
+			     "\"vulnerable\":1,\"loaded\":0,\"at_rest_only\":1") != NULL,
+		      "%s", out);
+	q("exposure-hosts", NULL);
+	ck_assert_msg(strstr(out, "{\"host\":\"web-1\",\"severity\":\"critical\",\"vulnerable\":2,\"loaded\":1,\"at_rest_only\":1") != NULL,
+		      "%s", out);
+}
+END_TEST
+
+START_TEST(the_inventory_lists_each_host_with_its_exposure)
+{
+	fleet();
+	q("hosts", NULL);
+	ck_assert_msg(strstr(out, "\"host\":\"web-1\"") && strstr(out, "\"host\":\"db-1\""),
+		      "%s", out);
+	ck_assert_msg(strstr(q("hosts", "host", "web-1", NULL),
+			     "\"sources\":\"agent,scanner\",\"processes_alive\":3,"
+			     "\"artifacts_loaded\":1,\"vulnerable\":2,\"vulnerable_loaded\":1") != NULL,
+		      "%s", out);
+}
+END_TEST
+
+START_TEST(a_process_tree_goes_up_to_ancestors_and_down_to_descendants)
+{
+	fleet();
+	q("tree", "exec", JVM, NULL);
+	ck_assert_msg(strstr(out, "{\"depth\":-1,\"host\":\"web-1\",\"pid\":100") &&
+		      strstr(out, "{\"depth\":0,\"host\":\"web-1\",\"pid\":101") &&
+		      strstr(out, "{\"depth\":1,\"host\":\"web-1\",\"pid\":102"), "%s", out);
+	ck_assert_str_eq(q("tree", "exec", "web-1:boot:999:9", NULL), "[]");
+}
+END_TEST
+
+START_TEST(artifacts_and_connections_cover_the_process_and_its_children)
+{
+	fleet();
+	q("artifacts", "exec", SHELL, NULL);
+	ck_assert_msg(strstr(out, JAR) && strstr(out, "\"cves\":[\"CVE-2021-44228\"]"),
+		      "%s", out);
+	q("connections", "exec", JVM, NULL);
+	ck_assert_msg(strstr(out, "\"pid\":102") &&
+		      strstr(out, "127.0.0.1") && strstr(out, "389"), "%s", out);
+	/* A window before the events finds nothing. */
+	ck_assert_str_eq(q("connections", "exec", JVM, "until", "2000-01-01", NULL), "[]");
+}
+END_TEST
+
+START_TEST(where_loaded_finds_hosts_by_digest_or_package)
+{
+	fleet();
+	q("where-loaded", "sha256", SHA_LOG4J, NULL);
+	ck_assert_msg(strstr(out, "\"host\":\"web-1\",\"pid\":101") && !strstr(out, "db-1"),
+		      "%s", out);
+	q("where-loaded", "package", "log4j-core", NULL);
+	ck_assert_msg(strstr(out, "\"pid\":101"), "%s", out);
+	ck_assert_str_eq(q("where-loaded", "package", "commons-text", NULL), "[]");
+	ck_assert_str_eq(q("where-loaded", "sha256", SHA_IDLE, NULL), "[]");
+}
+END_TEST
+
+START_TEST(a_host_timeline_lists_its_events_in_order_within_a_window)
+{
+	const char *first, *last;
+
+	fleet();
+	q("timeline", "host", "web-1", NULL);
+	first = strstr(out, "\"kind\":\"exec\"");
+	last = strstr(out, "\"kind\":\"net\"");
+	ck_assert_msg(first && last && first < last, "%s", out);
+	ck_assert_str_eq(q("timeline", "host", "db-1", NULL), "[]");
+	q("timeline", "host", "web-1", "limit", "2", NULL);
+	ck_assert_msg(strstr(out, "\"kind\":\"net\"") == NULL, "%s", out);
+}
+END_TEST
+
+START_TEST(the_cli_requires_the_parameters_a_query_needs)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execl(getenv("PX_CLI_BIN"), "parallax", "--db", H.dsn, "tree",
+		      (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 2);
+}
+END_TEST
+
+static Suite *queries_suite(void)
+{
+	Suite *s = suite_create("collector-queries");
+	TCase *tc = tcase_create("queries");
+
+	tcase_set_timeout(tc, 90);
+	tcase_add_unchecked_fixture(tc, h_cluster_up, h_cluster_down);
+	tcase_add_checked_fixture(tc, h_setup, h_teardown);
+	tcase_add_test(tc, exposure_splits_loaded_from_at_rest_fleet_wide_and_per_host);
+	tcase_add_test(tc, the_inventory_lists_each_host_with_its_exposure);
+	tcase_add_test(tc, a_process_tree_goes_up_to_ancestors_and_down_to_descendants);
+	tcase_add_test(tc, artifacts_and_connections_cover_the_process_and_its_children);
+	tcase_add_test(tc, where_loaded_finds_hosts_by_digest_or_package);
+	tcase_add_test(tc, a_host_timeline_lists_its_events_in_order_within_a_window);
+	tcase_add_test(tc, the_cli_requires_the_parameters_a_query_needs);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(queries_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

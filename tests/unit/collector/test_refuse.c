@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Bad messages at the collector binary over real gRPC: bytes that are not a
+ * Batch, a truncated Batch, an invalid one and an oversized one each end
+ * their own stream with a gRPC status and a log line, while a well-behaved
+ * source on another stream keeps being acked.
+ */
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+
+#include "collector_proc.h"
+#include "pgtmp.h"
+#include "tbatch.h"
+#include "transport.h"
+
+static struct pgtmp PG;
+
+/* Sends <len> bytes of <msg> as the only message of a Stream call and
+ * returns the final status; the details go to <detail>. */
+static grpc_status_code raw_call(const char *target, const void *msg,
+				 size_t len, char *detail, size_t dlen)
+{
+	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+	grpc_channel *ch = grpc_channel_create(target, creds, NULL);
+	grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_slice method = grpc_slice_from_static_string(PX_METHOD_STREAM);
+	grpc_slice body = grpc_slice_from_copied_buffer(msg, len);
+	grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&body, 1);
+	grpc_metadata_array md_in, trailing;
+	grpc_status_code status = GRPC_STATUS_OK;
+	grpc_slice details = grpc_empty_slice();
+	grpc_op ops[5];
+	grpc_event ev;
+	grpc_call *call;
+
+	grpc_channel_credentials_release(creds);
+	grpc_metadata_array_init(&md_in);
+	grpc_metadata_array_init(&trailing);
+	call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+					method, NULL,
+					gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+						     gpr_time_from_seconds(60, GPR_TIMESPAN)),
+					NULL);
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = bb;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &md_in;
+	ops[4].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[4].data.recv_status_on_client.status = &status;
+	ops[4].data.recv_status_on_client.status_details = &details;
+	ops[4].data.recv_status_on_client.trailing_metadata = &trailing;
+	ck_assert_int_eq(grpc_call_start_batch(call, ops, 5, (void *)1, NULL),
+			 GRPC_CALL_OK);
+	ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+					NULL);
+	ck_assert_int_eq(ev.type, GRPC_OP_COMPLETE);
+	snprintf(detail, dlen, "%.*s", (int)GRPC_SLICE_LENGTH(details),
+		 (const char *)GRPC_SLICE_START_PTR(details));
+
+	grpc_slice_unref(details);
+	grpc_slice_unref(body);
+	grpc_byte_buffer_destroy(bb);
+	grpc_metadata_array_destroy(&md_in);
+	grpc_metadata_array_destroy(&trailing);
+	grpc_call_unref(call);
+	grpc_channel_destroy(ch);
+	grpc_completion_queue_shutdown(cq);
+	while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+					  NULL).type != GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(cq);
+	return status;
+}
+
+/* A well-behaved source: one batch, acked. */
+static void good_batch(const char *target, uint64_t pid)
+{
+	struct tbatch *t = tb_new("ok-host", "ok-agent", "ok-boot", 1, false);
+	struct px_client_config cfg = { 0 };
+	struct px_client_stats st;
+	struct px_client *c;
+	char err[256];
+
+	tb_net(t, (uint32_t)pid, "ok-host:b:1");
+	cfg.target = target;
+	cfg.source = tb_batch(t)->source;
+	c = px_client_start(&cfg, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_int_eq(px_client_send(c, tb_batch(t), NULL), 0);
+	ck_assert_int_eq(px_client_flush(c, 60000), 0);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.acked, 1);
+	px_client_stop(c);
+	tb_free(t);
+}
+
+START_TEST(bad_messages_end_their_own_stream_with_a_status)
+{
+	char dir[] = "/tmp/pxref.XXXXXX", log[PATH_MAX], dsn[512];
+	char listen[32], detail[256];
+	static char buf[1 << 16];
+	struct tbatch *t = tb_new("bad-host", "bad-agent", "b", 1, false);
+	size_t n, big = PX_DEFAULT_MAX_MESSAGE + 1024;
+	uint8_t *packed, *huge;
+	PGconn *db;
+	pid_t pid;
+
+	grpc_init();
+	pgtmp_start(&PG);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s/collector.log", dir);
+	pgtmp_new_db(&PG, dsn, sizeof(dsn));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", cp_free_port());
+	{
+		char *argv[] = { "parallax-collector", "--db", dsn, "--data-dir",
+				 dir, "--listen", listen, NULL };
+
+		pid = cp_spawn_argv(log, argv);
+	}
+	cp_wait_ready(pid, log);
+	good_batch(listen, 1);
+
+	ck_assert_int_eq(raw_call(listen, "\x0a\xff\xff\xff\xff\x0f not protobuf",
+				  20, detail, sizeof(detail)),
+			 GRPC_STATUS_INVALID_ARGUMENT);
+	tb_net(t, 7, "bad-host:b:7");
+	n = parallax__v1__batch__get_packed_size(tb_batch(t));
+	packed = malloc(n);
+	ck_assert_ptr_nonnull(packed);
+	parallax__v1__batch__pack(tb_batch(t), packed);
+	ck_assert_int_eq(raw_call(listen, packed, n / 2, detail, sizeof(detail)),
+			 GRPC_STATUS_INVALID_ARGUMENT);
+	/* Well-formed, but seq 0 is not a valid batch. */
+	tb_batch(t)->seq = 0;
+	n = parallax__v1__batch__get_packed_size(tb_batch(t));
+	parallax__v1__batch__pack(tb_batch(t), packed);
+	ck_assert_int_eq(raw_call(listen, packed, n, detail, sizeof(detail)),
+			 GRPC_STATUS_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(detail, "seq") != NULL, "detail: %s", detail);
+	huge = calloc(1, big);
+	ck_assert_ptr_nonnull(huge);
+	ck_assert_int_eq(raw_call(listen, huge, big, detail, sizeof(detail)),
+			 GRPC_STATUS_RESOURCE_EXHAUSTED);
+	free(huge);
+	free(packed);
+
+	/* The collector still serves others. */
+	good_batch(listen, 2);
+	cp_slurp(log, buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, "stream refused a message") != NULL, "log: %s", buf);
+	db = pgtmp_connect(dsn);
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM events"), 1);
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM sources WHERE host_id = 'bad-host'"), 0);
+	PQfinish(db);
+	ck_assert_int_eq(cp_stop(pid), 0);
+	tb_free(t);
+	pgtmp_rmtree(dir);
+	pgtmp_stop(&PG);
+	grpc_shutdown();
+}
+END_TEST
+
+static Suite *refuse_suite(void)
+{
+	Suite *s = suite_create("collector-refuse");
+	TCase *tc = tcase_create("refuse");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, bad_messages_end_their_own_stream_with_a_status);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(refuse_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
