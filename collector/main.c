@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <grpc/status.h>
 #include <libpq-fe.h>
 #include <uv.h>
 
@@ -146,9 +147,8 @@ static bool cn_listed(const char *list, const char *cn)
 /*
  * Under mutual TLS the source is who its certificate says; a batch without
  * an identity, or from a CN not allowed, is refused whatever its payload
- * claims.
- * XXX: refused with a REJECTED ack on a stream that stays open; ending the
- * stream with PERMISSION_DENIED needs a px_inbatch_fail() in the transport.
+ * claims.  The stream ends with PERMISSION_DENIED and the source keeps its
+ * batch, so allowing its CN later loses nothing.
  */
 static bool source_known(struct collector *c, const struct px_inbatch *ib)
 {
@@ -172,8 +172,8 @@ static void on_batch(struct px_inbatch *ib, void *arg)
 	struct collector *c = arg;
 
 	if (!source_known(c, ib)) {
-		px_inbatch_ack(ib, PARALLAX__V1__ACK_STATUS__ACK_STATUS_REJECTED,
-			       "unknown source: client certificate not allowed");
+		px_inbatch_fail(ib, GRPC_STATUS_PERMISSION_DENIED,
+				"unknown source: client certificate not allowed");
 		return;
 	}
 

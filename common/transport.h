@@ -132,6 +132,15 @@ int px_server_port(const struct px_server *s);
 void px_inbatch_ack(struct px_inbatch *ib, Parallax__V1__AckStatus status,
 		    const char *detail);
 
+/*
+ * Refuses the batch without an ack and ends its stream with <code> (e.g.
+ * GRPC_STATUS_PERMISSION_DENIED as an int) and <detail>, once the acks the
+ * stream already owes are sent.  The source keeps the batch and retries
+ * after a backoff, so nothing is lost while an operator fixes the cause.
+ * Frees <ib>; loop thread only.
+ */
+void px_inbatch_fail(struct px_inbatch *ib, int code, const char *detail);
+
 /* Backpressure: while paused no stream reads its next message. */
 void px_server_set_paused(struct px_server *s, bool paused);
 

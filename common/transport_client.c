@@ -370,11 +370,16 @@ static void run_call(struct px_client *c)
 	if (c->cur->status != GRPC_STATUS_OK && !c->stopping &&
 	    !c->logged_down) {
 		char *d = grpc_slice_to_c_string(c->cur->status_details);
+		bool refused = c->cur->status == GRPC_STATUS_PERMISSION_DENIED ||
+			       c->cur->status == GRPC_STATUS_UNAUTHENTICATED;
 
-		px_warn("transport", "stream to collector ended",
-			"target=%s status=%d detail=%s pending=%llu", c->target,
-			(int)c->cur->status, px_q(d),
-			(unsigned long long)c->st.pending);
+		/* A refusal needs an operator; a broken link heals itself. */
+		PX_LOG(refused ? PX_LOG_ERROR : PX_LOG_WARN, "transport",
+		       refused ? "collector refused this source"
+			       : "stream to collector ended",
+		       "target=%s status=%d detail=%s pending=%llu", c->target,
+		       (int)c->cur->status, px_q(d),
+		       (unsigned long long)c->st.pending);
 		gpr_free(d);
 		c->logged_down = true;
 	}

@@ -523,6 +523,29 @@ void px_inbatch_ack(struct px_inbatch *ib, Parallax__V1__AckStatus status,
 	maybe_free_server(s);
 }
 
+void px_inbatch_fail(struct px_inbatch *ib, int code, const char *detail)
+{
+	struct px_stream *st = ib->stream;
+	struct px_server *s = st->srv;
+
+	parallax__v1__batch__free_unpacked(ib->batch, NULL);
+	free(ib);
+
+	pthread_mutex_lock(&s->mu);
+	st->at_loop--;
+	s->st.batches_queued--;
+	if (!st->reading_done || st->final_code == GRPC_STATUS_OK) {
+		st->reading_done = true;
+		st->final_code = (grpc_status_code)code;
+		snprintf(st->final_detail, sizeof(st->final_detail), "%s",
+			 detail != NULL ? detail : "refused");
+	}
+	maybe_finish(st);
+	maybe_free_stream(st);
+	pthread_mutex_unlock(&s->mu);
+	maybe_free_server(s);
+}
+
 void px_server_set_paused(struct px_server *s, bool paused)
 {
 	pthread_mutex_lock(&s->mu);

@@ -41,6 +41,8 @@ struct fake {
 	int delivered;
 	int duplicates;
 	bool hold;			/* keep batches unacked */
+	atomic_int refuse;		/* end streams with PERMISSION_DENIED */
+	int refused;
 	struct px_inbatch *held[MAX_SEQ];
 	int n_held;
 	/* commands run on the loop thread */
@@ -57,6 +59,12 @@ static void on_batch(struct px_inbatch *ib, void *arg)
 
 	pthread_mutex_lock(&f->mu);
 	f->delivered++;
+	if (atomic_load(&f->refuse)) {
+		f->refused++;
+		pthread_mutex_unlock(&f->mu);
+		px_inbatch_fail(ib, GRPC_STATUS_PERMISSION_DENIED, "not allowed");
+		return;
+	}
 	if (f->hold && f->n_held < MAX_SEQ) {
 		f->held[f->n_held++] = ib;
 		pthread_mutex_unlock(&f->mu);
@@ -470,6 +478,33 @@ START_TEST(an_oversized_message_is_refused_and_other_streams_go_on)
 }
 END_TEST
 
+START_TEST(a_refused_batch_stays_with_the_source_until_accepted)
+{
+	struct fake *f = fake_start(0);
+	struct px_client_stats st;
+	struct px_client *c;
+
+	init_source("scanner:test-refused");
+	c = client_for(f);
+	send_one(c, 1);
+	ck_assert_int_eq(px_client_flush(c, 20000), 0);
+	atomic_store(&f->refuse, 1);
+	send_one(c, 2);
+	ck_assert_int_eq(px_client_flush(c, 500), -ETIMEDOUT);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.pending, 1);
+	ck_assert_uint_eq(st.rejected, 0);
+	pthread_mutex_lock(&f->mu);
+	ck_assert_int_ge(f->refused, 1);
+	pthread_mutex_unlock(&f->mu);
+	atomic_store(&f->refuse, 0);	/* the operator allows it */
+	ck_assert_int_eq(px_client_flush(c, 30000), 0);
+	ck_assert_int_eq(f->committed[2], 1);
+	px_client_stop(c);
+	fake_stop(f);
+}
+END_TEST
+
 START_TEST(a_paused_server_reads_nothing_until_resumed)
 {
 	struct fake *f = fake_start(0);
@@ -535,6 +570,7 @@ static Suite *transport_suite(void)
 		       a_malformed_message_ends_its_stream_but_keeps_what_came_before);
 	tcase_add_test(tc, an_invalid_batch_is_refused_with_invalid_argument);
 	tcase_add_test(tc, an_oversized_message_is_refused_and_other_streams_go_on);
+	tcase_add_test(tc, a_refused_batch_stays_with_the_source_until_accepted);
 	tcase_add_test(tc, a_paused_server_reads_nothing_until_resumed);
 	tcase_add_test(tc, batch_validation_names_the_problem);
 	suite_add_tcase(s, tc);
