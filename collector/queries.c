@@ -16,7 +16,10 @@ const char *const coll_qparam_names[COLL_Q_NPARAMS] = {
 	"host", "exec", "sha256", "package", "since", "until", "limit", "cve",
 };
 
-#define HOST_OK(col) "($1::text IS NULL OR " col " = $1::text)"
+/* --host takes a host_id or a hostname. */
+#define HOST_OK(col)                                                         \
+	"($1::text IS NULL OR " col " = $1::text OR "                        \
+	"px_host_name(" col ") = $1::text)"
 #define WINDOW(col)                                                          \
 	"($5::text IS NULL OR " col " >= $5::timestamptz) AND "              \
 	"($6::text IS NULL OR " col " < $6::timestamptz)"
@@ -24,7 +27,8 @@ const char *const coll_qparam_names[COLL_Q_NPARAMS] = {
 
 const struct coll_query coll_queries[] = {
 	{ "findings", "what the scanner found at rest, worst first", 0, 0,
-	  "SELECT host_id AS host, severity, cve, type, name, version, path, "
+	  "SELECT px_host_name(host_id) AS host, "
+	  "severity, cve, type, name, version, path, "
 	  "inner_path AS inner, sha256, loaded_now, "
 	  "date_trunc('second', first_seen) AS first_seen, "
 	  "date_trunc('second', last_seen) AS last_seen "
@@ -33,7 +37,8 @@ const struct coll_query coll_queries[] = {
 	  "inner_path, name, cve" },
 	{ "loaded", "vulnerable artifacts loaded by a live process right now",
 	  0, 0,
-	  "SELECT host_id AS host, pid, coalesce(cmdline, exe, '') AS command, "
+	  "SELECT px_host_name(host_id) AS host, "
+	  "pid, coalesce(cmdline, exe, '') AS command, "
 	  "path, inner_path AS inner, sha256, %s AS cves, "
 	  "(array_agg(severity ORDER BY px_severity_rank(severity) DESC))[1] "
 	  "AS severity, date_trunc('second', min(loaded_since)) "
@@ -42,7 +47,8 @@ const struct coll_query coll_queries[] = {
 	  "sha256 ORDER BY max(px_severity_rank(severity)) DESC, host_id, pid, "
 	  "path, inner_path" },
 	{ "correlations", "every correlation, past and present", 0, 0,
-	  "SELECT host_id AS host, pid, coalesce(cmdline, exe, '') AS command, "
+	  "SELECT px_host_name(host_id) AS host, "
+	  "pid, coalesce(cmdline, exe, '') AS command, "
 	  "path, inner_path AS inner, sha256, cve, severity, name, version, "
 	  "CASE WHEN loaded_now THEN 'loaded' ELSE 'ended' END AS state, "
 	  "date_trunc('second', loaded_since) AS loaded_since, "
@@ -60,7 +66,8 @@ const struct coll_query coll_queries[] = {
 	  "FROM v_exposure_host WHERE " HOST_OK("host_id") " "
 	  "GROUP BY severity ORDER BY px_severity_rank(severity) DESC" },
 	{ "exposure-hosts", "the same per host, most exposed first", 0, 0,
-	  "SELECT host_id AS host, severity, vulnerable, loaded, at_rest_only, "
+	  "SELECT px_host_name(host_id) AS host, "
+	  "severity, vulnerable, loaded, at_rest_only, "
 	  "cves FROM v_exposure_host WHERE " HOST_OK("host_id") " "
 	  "ORDER BY px_severity_rank(severity) DESC, loaded DESC, "
 	  "vulnerable DESC, host_id" },
@@ -72,14 +79,16 @@ const struct coll_query coll_queries[] = {
 	  "vulnerable DESC, host_id" },
 	{ "tree", "a process's ancestors and descendants (--exec)",
 	  P(COLL_Q_EXEC), 0,
-	  "SELECT depth, host_id AS host, pid, exec_id, parent_exec_id, "
+	  "SELECT depth, px_host_name(host_id) AS host, "
+	  "pid, exec_id, parent_exec_id, "
 	  "coalesce(cmdline, exe, '') AS command, "
 	  "date_trunc('second', started_at) AS started_at, "
 	  "date_trunc('second', exited_at) AS exited_at "
 	  "FROM px_process_tree($1::text, $2::text)" },
 	{ "artifacts", "what a process and its descendants loaded (--exec, "
 	  "--since/--until), with the CVEs of each", P(COLL_Q_EXEC), 0,
-	  "SELECT a.host_id AS host, a.pid, a.exec_id, a.path, a.sha256, "
+	  "SELECT px_host_name(a.host_id) AS host, "
+	  "a.pid, a.exec_id, a.path, a.sha256, "
 	  "a.load_kind, date_trunc('second', a.first_seen) AS first_seen, "
 	  "date_trunc('second', a.unloaded_at) AS unloaded_at, "
 	  "(SELECT %s FROM correlations c WHERE c.host_id = a.host_id "
@@ -90,7 +99,7 @@ const struct coll_query coll_queries[] = {
 	  "ORDER BY a.first_seen, a.exec_id, a.path" },
 	{ "connections", "network events of a process and its descendants "
 	  "(--exec, --since/--until, --limit)", P(COLL_Q_EXEC), 0,
-	  "SELECT e.ts, e.host_id AS host, e.pid, e.exec_id, "
+	  "SELECT e.ts, px_host_name(e.host_id) AS host, e.pid, e.exec_id, "
 	  "e.detail->>'kind' AS kind, e.detail->>'remote_addr' AS remote_addr, "
 	  "e.detail->>'remote_port' AS remote_port, "
 	  "e.detail->>'local_addr' AS local_addr, "
@@ -101,7 +110,7 @@ const struct coll_query coll_queries[] = {
 	{ "where-loaded", "every host where an artifact (--sha256) or a "
 	  "package (--package) is loaded now", 0,
 	  P(COLL_Q_SHA256) | P(COLL_Q_PACKAGE),
-	  "SELECT DISTINCT a.host_id AS host, a.pid, a.exec_id, "
+	  "SELECT DISTINCT px_host_name(a.host_id) AS host, a.pid, a.exec_id, "
 	  "coalesce(p.cmdline, p.exe, '') AS command, a.path, a.sha256, "
 	  "date_trunc('second', a.first_seen) AS loaded_since "
 	  "FROM artifacts_loaded a LEFT JOIN processes p "
@@ -117,7 +126,7 @@ const struct coll_query coll_queries[] = {
 	{ "advisory-hosts", "hosts holding a package an advisory covers, and "
 	  "whether it is loaded there now (--cve: CVE or OSV id)",
 	  P(COLL_Q_CVE), 0,
-	  "SELECT f.host_id AS host, f.name, f.version, f.path, "
+	  "SELECT px_host_name(f.host_id) AS host, f.name, f.version, f.path, "
 	  "f.inner_path AS inner, f.cve, f.severity, EXISTS (SELECT 1 "
 	  "FROM correlations c WHERE c.finding_host_id = f.host_id "
 	  "AND c.finding_id = f.id AND c.host_id = f.host_id "

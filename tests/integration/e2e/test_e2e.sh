@@ -49,8 +49,8 @@ px_wait 30 "a correlation for JVM pid $PX_JVM_PID" px_jvm_loaded
 px_log "correlation visible $(( ($(date +%s%N) - started) / 1000000 )) ms after the JVM started"
 
 want_sha=$(sha256sum "$PX_CORE_JAR" | cut -d' ' -f1)
-px_cli --json loaded | python3 -c '
-import json, sys
+px_cli --host "$(hostname)" --json loaded | python3 -c '
+import json, socket, sys
 pid, path, sha = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 rows = json.load(sys.stdin)
 mine = [r for r in rows if r["pid"] == pid]
@@ -63,6 +63,7 @@ assert r["cves"] == ["CVE-2021-44228", "CVE-2021-44832", "CVE-2021-45046",
                      "CVE-2021-45105"], r["cves"]
 assert r["severity"] == "critical", r["severity"]
 assert "Log4jDemo" in r["command"], r["command"]
+assert r["host"] == socket.gethostname(), (r["host"], socket.gethostname())
 assert r["loaded_since"], r
 # log4j-api carries no CVE: it is open in the JVM but must not correlate.
 assert not any("log4j-api" in x["path"] for x in rows), rows
