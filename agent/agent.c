@@ -18,11 +18,14 @@
 #include <uv.h>
 
 #include "agent.h"
+#include "caps.h"
 #include "emit.h"
 #include "hashcache.h"
+#include "jvm.h"
 #include "log.h"
 #include "probe.h"
 #include "proctab.h"
+#include "spool.h"
 #include "transport.h"
 
 #define MOD "agent"
@@ -54,7 +57,9 @@ struct agent {
 	uv_signal_t sigint, sigterm;
 	struct pass_fifo fifo[N_EXEC_PASSES];
 	struct px_client *client;
+	struct px_spool *spool;
 	uint64_t last_drops;
+	uint64_t last_deferred;		/* hash_deferred at the last pass */
 	uint64_t last_full_ns;
 	bool full_pass_wanted;
 
@@ -89,7 +94,24 @@ static uint64_t rss_bytes(void)
 static void on_probe_event(void *arg, const struct px_proc_event *ev,
 			   size_t len)
 {
-	agent_lifecycle_event(arg, ev, len);
+	switch (ev->type) {
+	case PX_EV_CLASS:
+		if (len >= sizeof(struct px_class_event))
+			agent_jvm_event(arg, (const void *)ev);
+		break;
+	case PX_EV_NET:
+		if (len >= sizeof(struct px_net_event))
+			agent_net_event(arg, (const void *)ev);
+		break;
+	case PX_EV_POLICY:
+		if (len >= sizeof(struct px_policy_event))
+			agent_policy_event(arg, (const void *)ev,
+					   ((struct agent_ctx *)arg)->watch_exe);
+		break;
+	default:
+		agent_lifecycle_event(arg, ev, len);
+		break;
+	}
 }
 
 static void schedule_exec_passes(struct agent_ctx *ctx, uint32_t pid,
@@ -172,6 +194,16 @@ static void on_pass_tick(uv_timer_t *t)
 		}
 	}
 	check_drops(a);
+	/* Artifacts put off by the I/O budget: look again once it refilled
+	 * (at most once a second; the kernel sends only what is new). */
+	if (a->ctx.cnt.hash_deferred != a->last_deferred &&
+	    now - a->last_full_ns >= FULL_PASS_MIN_GAP_NS) {
+		px_info(MOD, "artifacts wait for the I/O budget", "deferred=%"
+			PRIu64 " rate=%" PRIu64, a->ctx.cnt.hash_deferred -
+			a->last_deferred, a->o->hash_rate_bytes);
+		a->last_deferred = a->ctx.cnt.hash_deferred;
+		a->full_pass_wanted = true;
+	}
 	if (a->full_pass_wanted && now - a->last_full_ns >= FULL_PASS_MIN_GAP_NS)
 		full_pass(a);
 }
@@ -188,6 +220,27 @@ static void on_batch_timer(uv_timer_t *t)
 	agent_emit_flush(a->ctx.emit);
 }
 
+/*
+ * The memory cap: past agent.memory_max_bytes of RSS the digest cache
+ * (the one structure that grows with the host's history rather than its
+ * present) is cut to a quarter.  The process table is bounded by count.
+ */
+static void check_memory(struct agent *a)
+{
+	uint64_t rss = rss_bytes();
+	struct agent_hashcache_stats hs;
+	size_t gone;
+
+	if (!a->o->memory_max_bytes || rss <= a->o->memory_max_bytes)
+		return;
+	agent_hashcache_get_stats(a->ctx.hc, &hs);
+	gone = agent_hashcache_shrink(a->ctx.hc, (size_t)hs.entries / 4);
+	a->ctx.cnt.memory_cap_hits++;
+	px_warn(MOD, "memory cap reached, digest cache cut", "rss=%" PRIu64
+		" cap=%" PRIu64 " evicted=%zu", rss, a->o->memory_max_bytes,
+		gone);
+}
+
 static void on_health(uv_timer_t *t)
 {
 	struct agent *a = t->data;
@@ -198,13 +251,15 @@ static void on_health(uv_timer_t *t)
 	double secs = (double)(now - a->health_mono_ns) / 1e9;
 
 	agent_emit_get_stats(a->ctx.emit, &es);
+	check_memory(a);
 	ev = agent_ev_new(px_now_ns(), PARALLAX__V1__EVENT__KIND_HEALTH);
 	if (ev) {
 		h = ev->health;
 		h->ringbuf_drops = agent_probe_drops(a->ctx.probe);
 		h->events_total = es.events;
 		h->hash_errors = a->ctx.cnt.hash_errors;
-		h->spool_dropped = es.dropped;
+		/* With a spool: batches it lost; without: events lost. */
+		h->spool_dropped = a->spool ? es.spool_dropped : es.dropped;
 		h->cpu_share = secs > 0 ?
 			(double)(cpu - a->health_cpu_ns) / 1e9 / secs : 0;
 		h->rss_bytes = rss_bytes();
@@ -216,10 +271,17 @@ static void on_health(uv_timer_t *t)
 	}
 	px_debug(MOD, "health", "events=%" PRIu64 " queued=%" PRIu64
 		 " dropped=%" PRIu64 " artifacts=%" PRIu64 " unknown_procs=%"
-		 PRIu64 " exec_pass_dropped=%" PRIu64 " processes=%zu",
-		 es.events, es.queued, es.dropped, a->ctx.cnt.artifacts,
-		 a->ctx.cnt.unknown_procs, a->ctx.cnt.exec_pass_dropped,
-		 agent_proctab_count(a->ctx.tab));
+		 PRIu64 " exec_pass_dropped=%" PRIu64 " processes=%zu"
+		 " spooled=%" PRIu64 " replayed=%" PRIu64 " spool_dropped=%"
+		 PRIu64 " classes=%" PRIu64 " net=%" PRIu64 " net_unowned=%"
+		 PRIu64 " hash_deferred=%" PRIu64 " procs_refused=%" PRIu64
+		 " violations=%" PRIu64, es.events, es.queued, es.dropped,
+		 a->ctx.cnt.artifacts, a->ctx.cnt.unknown_procs,
+		 a->ctx.cnt.exec_pass_dropped, agent_proctab_count(a->ctx.tab),
+		 es.spooled, es.replayed, es.spool_dropped, a->ctx.cnt.classes,
+		 a->ctx.cnt.net_events, a->ctx.cnt.net_unowned,
+		 a->ctx.cnt.hash_deferred, agent_proctab_refused(a->ctx.tab),
+		 a->ctx.cnt.violations);
 	a->health_mono_ns = now;
 	a->health_cpu_ns = cpu;
 	a->health_events = es.events;
@@ -303,6 +365,7 @@ static struct px_client *start_client(struct agent *a)
 	cc.tls_cert = o->tls_cert;
 	cc.tls_key = o->tls_key;
 	cc.source = &src;
+	cc.max_pending_bytes = o->client_max_pending_bytes;
 	c = px_client_start(&cc, err, sizeof(err));
 	if (!c)
 		px_error(MOD, "cannot start the collector client", "target=%s err=%s",
@@ -340,11 +403,16 @@ static int open_tables(struct agent *a)
 	ec.client = a->client;
 	ec.batch_max_events = o->batch_max_events;
 	ec.queue_max_events = o->queue_max_events;
+	ec.spool = a->spool;
 	a->ctx.emit = agent_emit_new(&ec);
 	a->ctx.tab = agent_proctab_new(a->ctx.host.host_id,
 				       a->ctx.host.kernel_boot_id);
 	a->ctx.hc = agent_hashcache_new(o->hash_cache_entries,
 					o->hash_max_bytes);
+	if (a->ctx.tab)
+		agent_proctab_set_limit(a->ctx.tab, o->max_processes);
+	agent_budget_init(&a->ctx.io, o->hash_rate_bytes, o->hash_burst_bytes,
+			  px_mono_ns());
 	if (!a->ctx.emit || !a->ctx.tab || !a->ctx.hc)
 		return -ENOMEM;
 	return 0;
@@ -367,32 +435,75 @@ int agent_run(const struct agent_options *o)
 	a->o = o;
 	a->ctx.owner = a;
 	a->ctx.on_exec = schedule_exec_passes;
+	if (o->jvm_late_attach)
+		a->ctx.on_mapping = agent_jvm_on_mapping;
 	px_host_probe(&a->ctx.host);
 	a->ctx.wall_offset_ns = (int64_t)(px_now_ns() - px_mono_ns());
 
-	if (!o->to_stdout) {
-		a->client = start_client(a);
-		if (!a->client)
+	if (!o->to_stdout && o->spool_dir && *o->spool_dir) {
+		a->spool = px_spool_open(o->spool_dir, o->spool_max_bytes, err,
+					 sizeof(err));
+		if (!a->spool) {
+			px_error(MOD, "cannot open the spool", "reason=%s hint=%s",
+				 px_q(err),
+				 px_q("set agent.spool_dir to a writable directory, or to \"\" for no spool"));
 			goto out_free;
+		}
 	}
-	if (open_tables(a) < 0) {
-		px_error(MOD, "out of memory");
-		goto out_free_tables;
-	}
-
+	/* Load and attach everything, then give up what is no longer
+	 * needed, before any other thread (gRPC's) exists. */
 	popts.try_dpath = o->iter_dpath;
+	popts.net = o->net;
 	popts.ringbuf_bytes = (uint32_t)o->ringbuf_bytes;
+	popts.cgroup_allowlist = o->n_allow_cgroups > 0;
+	popts.watch_exe = o->watch_exe;
+	popts.watch_syscalls = o->watch_syscalls;
+	popts.n_watch_syscalls = o->n_watch_syscalls;
+	a->ctx.watch_exe = o->watch_exe;
+	popts.deny_pids = o->deny_pids;
+	popts.n_deny_pids = o->n_deny_pids;
+	popts.deny_cgroups = o->deny_cgroups;
+	popts.n_deny_cgroups = o->n_deny_cgroups;
+	popts.allow_cgroups = o->allow_cgroups;
+	popts.n_allow_cgroups = o->n_allow_cgroups;
 	rc = agent_probe_open(&a->ctx.probe, &popts, on_probe_event, &a->ctx,
 			      err, sizeof(err));
 	if (rc < 0) {
 		px_error(MOD, "cannot start", "reason=%s", px_q(err));
+		goto out_close_spool;
+	}
+	rc = agent_jvm_setup(&a->ctx, o->jvm_watch, o->jvm_libjvm);
+	if (rc < 0) {
+		px_error(MOD, "cannot set up the JVM class probe", "err=%s",
+			 px_q(strerror(-rc)));
+		goto out_close_probe;
+	}
+	if (o->drop_caps) {
+		rc = agent_caps_drop(agent_caps_keep_mask(o->jvm_late_attach),
+				     err, sizeof(err));
+		if (rc < 0) {
+			px_error(MOD, "cannot drop capabilities", "reason=%s",
+				 px_q(err));
+			goto out_close_probe;
+		}
+		px_info(MOD, "capabilities dropped", "effective=%#" PRIx64,
+			agent_caps_effective());
+	}
+
+	if (!o->to_stdout) {
+		a->client = start_client(a);
+		if (!a->client)
+			goto out_close_probe;
+	}
+	if (open_tables(a) < 0) {
+		px_error(MOD, "out of memory");
 		goto out_free_tables;
 	}
 	rc = uv_loop_init(&a->loop);
 	if (rc < 0) {
 		px_error(MOD, "uv_loop_init failed", "err=%s",
 			 px_q(uv_strerror(rc)));
-		goto out_close_probe;
+		goto out_detach;
 	}
 	rc = start_loop(a);
 	if (rc < 0) {
@@ -416,14 +527,20 @@ out_close_loop:
 	uv_run(&a->loop, UV_RUN_NOWAIT);	/* completes pending closes */
 	if (uv_loop_close(&a->loop) < 0)
 		px_warn(MOD, "loop closed with open handles");
-out_close_probe:
+out_detach:
 	agent_probe_close(a->ctx.probe);	/* detaches the programs */
+	a->ctx.probe = NULL;
 	shutdown_flush(a);
 out_free_tables:
 	agent_hashcache_free(a->ctx.hc);
 	agent_proctab_free(a->ctx.tab);
 	agent_emit_free(a->ctx.emit);
 	px_client_stop(a->client);
+out_close_probe:
+	agent_probe_close(a->ctx.probe);
+	agent_jvm_cleanup(&a->ctx);
+out_close_spool:
+	px_spool_close(a->spool);
 out_free:
 	free(a);
 	return ret;

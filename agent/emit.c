@@ -8,11 +8,16 @@
  * where they are and later events queue behind them until the ring is full,
  * past which new events are dropped and counted.
  *
- * XXX: no spool yet; events beyond the ring are lost while the collector is
- * away for long.
+ * With a spool, a batch the client refuses with -ENOBUFS is packed onto the
+ * spool instead, and from then on every batch goes there too until the
+ * spool has been replayed, so the collector receives batches in the order
+ * they were made.  A spooled batch leaves the spool only once the client
+ * took it; from then on the client resends it until acked, and the
+ * collector drops a resent one as a duplicate (by seq).
  */
 #include "emit.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -79,8 +84,9 @@ void agent_emit_event(struct agent_emit *e, Parallax__V1__Event *ev)
 		return;
 	e->st.events++;
 	if (e->cfg.json_out) {
+		/* Flushed by the batch timer: a write per event would cost
+		 * more than the event. */
 		agent_emit_json(e->cfg.json_out, ev);
-		fflush(e->cfg.json_out);	/* readers follow line by line */
 		agent_ev_free(ev);
 		return;
 	}
@@ -124,17 +130,113 @@ static int send_batch(struct agent_emit *e, size_t n)
 	return 0;
 }
 
+/* Packs the oldest <n> events as one batch onto the spool and frees
+ * them; they are counted as dropped when the spool cannot take them. */
+static void spool_batch(struct agent_emit *e, size_t n)
+{
+	Parallax__V1__Batch b = PARALLAX__V1__BATCH__INIT;
+	Parallax__V1__Event **evs = malloc(n * sizeof(*evs));
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc = -ENOMEM;
+
+	if (evs) {
+		for (size_t i = 0; i < n; i++)
+			evs[i] = e->ring[(e->head + i) %
+					 e->cfg.queue_max_events];
+		b.n_events = n;
+		b.events = evs;
+		len = parallax__v1__batch__get_packed_size(&b);
+		buf = malloc(len ? len : 1);
+		if (buf) {
+			parallax__v1__batch__pack(&b, buf);
+			rc = px_spool_append(e->cfg.spool, buf, len);
+		}
+	}
+	free(buf);
+	free(evs);
+	if (rc < 0) {
+		px_warn(MOD, "batch not spooled, events dropped", "events=%zu err=%s",
+			n, px_q(strerror(-rc)));
+		e->st.dropped += n;
+	} else {
+		e->st.spooled++;
+		e->st.spool_dropped += (uint64_t)rc;
+		if (rc)
+			px_warn(MOD, "spool full, oldest batches dropped",
+				"batches=%d", rc);
+	}
+	drop_head(e, n);
+}
+
+/*
+ * Hands spooled batches to the client, oldest first.  0 when the spool is
+ * empty, -ENOBUFS when the client is full or still failing to deliver
+ * what it holds (the rest stays spooled).
+ */
+static int replay(struct agent_emit *e)
+{
+	struct px_client_stats cs;
+
+	/* While the client holds unacked batches and has no working stream,
+	 * nothing more would leave: save the disk reads.  (With nothing
+	 * pending it does not connect at all, so then one batch is tried.) */
+	px_client_get_stats(e->cfg.client, &cs);
+	if (!cs.connected && cs.pending)
+		return px_spool_empty(e->cfg.spool) ? 0 : -ENOBUFS;
+	while (!px_spool_empty(e->cfg.spool)) {
+		Parallax__V1__Batch *b;
+		void *data;
+		size_t len;
+		int rc = px_spool_peek(e->cfg.spool, &data, &len);
+
+		if (rc < 0) {		/* unreadable: dropped by the spool */
+			e->st.spool_dropped++;
+			continue;
+		}
+		b = parallax__v1__batch__unpack(NULL, len, data);
+		free(data);
+		rc = b ? px_client_send(e->cfg.client, b, NULL) : -EBADMSG;
+		if (b)
+			parallax__v1__batch__free_unpacked(b, NULL);
+		if (rc == -ENOBUFS)
+			return rc;
+		if (rc < 0) {
+			px_warn(MOD, "spooled batch refused, dropped", "err=%s",
+				px_q(strerror(-rc)));
+			e->st.spool_dropped++;
+		} else {
+			e->st.replayed++;
+		}
+		px_spool_pop(e->cfg.spool);
+	}
+	return 0;
+}
+
 int agent_emit_flush(struct agent_emit *e)
 {
-	while (e->count && !e->cfg.json_out) {
+	bool to_spool = false;
+
+	if (e->cfg.json_out) {
+		fflush(e->cfg.json_out);
+		return 0;
+	}
+	if (e->cfg.spool && replay(e) == -ENOBUFS)
+		to_spool = true;
+	while (e->count) {
 		size_t n = e->count < e->cfg.batch_max_events ?
 				   e->count : e->cfg.batch_max_events;
 
-		if (send_batch(e, n) == -ENOBUFS)
-			return -ENOBUFS;
+		if (to_spool) {
+			spool_batch(e, n);
+			continue;
+		}
+		if (send_batch(e, n) == -ENOBUFS) {
+			if (!e->cfg.spool)
+				return -ENOBUFS;
+			to_spool = true;
+		}
 	}
-	if (e->cfg.json_out)
-		fflush(e->cfg.json_out);
 	return 0;
 }
 
@@ -258,6 +360,45 @@ static void json_artifact(FILE *f, const Parallax__V1__ArtifactLoaded *a)
 		kv_str(f, "class_name", a->class_name);
 }
 
+static const char *net_kind_name(Parallax__V1__NetKind k)
+{
+	switch (k) {
+	case PARALLAX__V1__NET_KIND__NET_KIND_CONNECT:
+		return "CONNECT";
+	case PARALLAX__V1__NET_KIND__NET_KIND_ACCEPT:
+		return "ACCEPT";
+	case PARALLAX__V1__NET_KIND__NET_KIND_LISTEN:
+		return "LISTEN";
+	case PARALLAX__V1__NET_KIND__NET_KIND_CLOSE:
+		return "CLOSE";
+	default:
+		return "UNSPECIFIED";
+	}
+}
+
+/* Prints ,"<key>":"<address>" for a 4- or 16-byte address ("" else). */
+static void kv_addr(FILE *f, const char *key, const ProtobufCBinaryData *b)
+{
+	char text[INET6_ADDRSTRLEN] = "";
+
+	if (b->len == 4)
+		inet_ntop(AF_INET, b->data, text, sizeof(text));
+	else if (b->len == 16)
+		inet_ntop(AF_INET6, b->data, text, sizeof(text));
+	kv_str(f, key, text);
+}
+
+static void json_net(FILE *f, const Parallax__V1__NetworkEvent *n)
+{
+	json_ref(f, "", n->proc);
+	kv_str(f, "kind", net_kind_name(n->kind));
+	kv_u64(f, "protocol", n->protocol);
+	kv_addr(f, "local_addr", &n->local_addr);
+	kv_u64(f, "local_port", n->local_port);
+	kv_addr(f, "remote_addr", &n->remote_addr);
+	kv_u64(f, "remote_port", n->remote_port);
+}
+
 static void json_health(FILE *f, const Parallax__V1__AgentHealth *h)
 {
 	kv_u64(f, "ringbuf_drops", h->ringbuf_drops);
@@ -291,6 +432,19 @@ void agent_emit_json(FILE *f, const Parallax__V1__Event *ev)
 		fprintf(f, "{\"type\":\"artifact\",\"ts_ns\":%" PRIu64,
 			ev->ts_ns);
 		json_artifact(f, ev->artifact);
+		break;
+	case PARALLAX__V1__EVENT__KIND_NET:
+		fprintf(f, "{\"type\":\"net\",\"ts_ns\":%" PRIu64, ev->ts_ns);
+		json_net(f, ev->net);
+		break;
+	case PARALLAX__V1__EVENT__KIND_VIOLATION:
+		fprintf(f, "{\"type\":\"violation\",\"ts_ns\":%" PRIu64,
+			ev->ts_ns);
+		json_ref(f, "", ev->violation->proc);
+		kv_str(f, "policy", ev->violation->policy);
+		kv_str(f, "rule", ev->violation->rule);
+		kv_str(f, "action", ev->violation->action);
+		kv_str(f, "detail", ev->violation->detail);
 		break;
 	case PARALLAX__V1__EVENT__KIND_HEALTH:
 		fprintf(f, "{\"type\":\"health\",\"ts_ns\":%" PRIu64,
@@ -342,6 +496,14 @@ Parallax__V1__Event *agent_ev_new(uint64_t ts_ns,
 	case PARALLAX__V1__EVENT__KIND_ARTIFACT:
 		INNER(Parallax__V1__ArtifactLoaded,
 		      parallax__v1__artifact_loaded__init, artifact);
+		break;
+	case PARALLAX__V1__EVENT__KIND_NET:
+		INNER(Parallax__V1__NetworkEvent,
+		      parallax__v1__network_event__init, net);
+		break;
+	case PARALLAX__V1__EVENT__KIND_VIOLATION:
+		INNER(Parallax__V1__PolicyViolation,
+		      parallax__v1__policy_violation__init, violation);
 		break;
 	case PARALLAX__V1__EVENT__KIND_HEALTH:
 		INNER(Parallax__V1__AgentHealth,

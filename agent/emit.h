@@ -19,6 +19,15 @@
  *   {"type":"artifact","ts_ns":..,"pid":..,"start_time_ns":..,
  *    "exec_id":"..","path":"..","dev":..,"inode":..,"size":..,
  *    "mtime_ns":..,"sha256":"..","kind":"OPEN_FILE","error":""}
+ *    (kind MAPPED: an executable mapping; kind CLASS adds "class_name",
+ *    the path naming the open archive that lists the class, if any)
+ *   {"type":"net","ts_ns":..,"pid":..,"start_time_ns":..,"exec_id":"..",
+ *    "kind":"CONNECT|ACCEPT|LISTEN|CLOSE","protocol":6,
+ *    "local_addr":"127.0.0.1","local_port":..,"remote_addr":"..",
+ *    "remote_port":..}
+ *   {"type":"violation","ts_ns":..,"pid":..,"start_time_ns":..,
+ *    "exec_id":"..","policy":"watch:<exe>","rule":"syscall:<nr>",
+ *    "action":"alert","detail":".."}
  *   {"type":"health","ts_ns":..,"ringbuf_drops":..,"events_total":..,
  *    "hash_errors":..,"spool_dropped":..,"cpu_share":..,"rss_bytes":..,
  *    "processes_tracked":..,"events_per_s":..}
@@ -32,6 +41,7 @@
 #include <stdio.h>
 
 #include "parallax.pb-c.h"
+#include "spool.h"
 #include "transport.h"
 
 struct agent_emit_config {
@@ -40,6 +50,10 @@ struct agent_emit_config {
 	size_t batch_max_events;	/* 0: 256 */
 	size_t queue_max_events;	/* held while the client is full;
 					 * 0: 65536 */
+	/* Borrowed; may be NULL.  When set, batches the client cannot take
+	 * go to the spool, and spooled batches are handed to the client,
+	 * oldest first, before any newer one. */
+	struct px_spool *spool;
 };
 
 struct agent_emit_stats {
@@ -48,6 +62,10 @@ struct agent_emit_stats {
 	uint64_t dropped;		/* events lost to a full queue or a
 					 * batch the client refused */
 	uint64_t queued;		/* events waiting now */
+	uint64_t spooled;		/* batches written to the spool */
+	uint64_t replayed;		/* spooled batches the client took */
+	uint64_t spool_dropped;		/* spooled batches lost: the spool
+					 * was full, or a record unreadable */
 };
 
 struct agent_emit;
@@ -67,9 +85,10 @@ void agent_emit_free(struct agent_emit *e);
 void agent_emit_event(struct agent_emit *e, Parallax__V1__Event *ev);
 
 /*
- * Sends queued events in batches.  Returns 0 when the queue is empty,
- * -ENOBUFS when the client's pending bound was reached (the rest stays
- * queued for the next flush).
+ * Sends queued events in batches, after any spooled ones.  Returns 0 when
+ * the queue is empty (sent, or spooled), -ENOBUFS when the client's
+ * pending bound was reached and there is no spool (the rest stays queued
+ * for the next flush).
  */
 int agent_emit_flush(struct agent_emit *e);
 

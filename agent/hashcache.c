@@ -207,6 +207,25 @@ int agent_hashcache_get(struct agent_hashcache *hc,
 	return 0;
 }
 
+size_t agent_hashcache_shrink(struct agent_hashcache *hc, size_t keep)
+{
+	size_t n = 0;
+
+	while (hc->oldest && hc->st.entries > keep) {
+		evict_oldest(hc);
+		n++;
+	}
+	return n;
+}
+
+bool agent_hashcache_needs_read(struct agent_hashcache *hc,
+				const struct agent_hash_key *key)
+{
+	if (hc->max_bytes && key->size > hc->max_bytes)
+		return false;
+	return find(hc, key) == NULL;
+}
+
 void agent_hashcache_get_stats(const struct agent_hashcache *hc,
 			       struct agent_hashcache_stats *st)
 {

@@ -7,6 +7,7 @@
 #ifndef AGENT_HASHCACHE_H
 #define AGENT_HASHCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,15 @@ int agent_hashcache_get(struct agent_hashcache *hc,
 			const struct agent_hash_key *key, const char *root,
 			const char *path, const char *fdpath,
 			char hex[PX_SHA256_HEX_LEN + 1]);
+
+/* Evicts the oldest digests until at most <keep> remain; returns how
+ * many went (for the agent's memory cap). */
+size_t agent_hashcache_shrink(struct agent_hashcache *hc, size_t keep);
+
+/* True when a get of <key> would read the file: not cached, and not over
+ * the size limit (for the I/O budget, which only reads count against). */
+bool agent_hashcache_needs_read(struct agent_hashcache *hc,
+				const struct agent_hash_key *key);
 
 void agent_hashcache_get_stats(const struct agent_hashcache *hc,
 			       struct agent_hashcache_stats *st);

@@ -23,7 +23,9 @@
 #include <bpf/libbpf.h>
 
 #include "artifacts.skel.h"
+#include "jvm.skel.h"
 #include "log.h"
+#include "net.skel.h"
 #include "process.skel.h"
 
 #define MOD "probe"
@@ -35,8 +37,16 @@ struct agent_probe {
 	struct px_process *proc;
 	struct px_artifacts *arts;
 	struct bpf_program *files_prog;	/* the loaded file iterator */
+	struct bpf_program *vmas_prog;	/* the loaded mapping iterator */
 	bool has_dpath;
+	struct px_jvm *jvm;		/* NULL when it did not load */
+	struct px_net *net;		/* NULL when off or not loaded */
+	struct bpf_link **jvm_links;	/* one per libjvm.so attached */
+	size_t n_jvm_links;
 	struct ring_buffer *rb;
+	uint32_t wakeup_bytes;		/* see proc_ctx.bpf.h */
+	bool watching;			/* sys_enter attached */
+	bool allowlist;			/* see filter.bpf.h */
 	agent_probe_event_fn fn;
 	void *arg;
 };
@@ -136,6 +146,58 @@ static int on_ringbuf(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* Fills the watched syscall numbers. */
+static int apply_watch(struct agent_probe *p,
+		       const struct agent_probe_opts *o)
+{
+	uint8_t one = 1;
+
+	if (!p->watching)
+		return 0;
+	for (size_t i = 0; i < o->n_watch_syscalls; i++) {
+		uint32_t nr = o->watch_syscalls[i];
+
+		if (nr >= PX_MAX_SYSCALL)
+			return -EINVAL;
+		if (bpf_map_update_elem(bpf_map__fd(p->proc->maps.watch_syscalls),
+					&nr, &one, BPF_ANY) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Fills the filter maps from <o> (before anything is attached). */
+static int apply_filters(struct agent_probe *p,
+			 const struct agent_probe_opts *o)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < o->n_deny_pids && !rc; i++)
+		rc = agent_probe_filter(p, AGENT_DENY_PID, o->deny_pids[i]);
+	for (size_t i = 0; i < o->n_deny_cgroups && !rc; i++)
+		rc = agent_probe_filter(p, AGENT_DENY_CGROUP,
+					o->deny_cgroups[i]);
+	for (size_t i = 0; i < o->n_allow_cgroups && !rc; i++)
+		rc = agent_probe_filter(p, AGENT_ALLOW_CGROUP,
+					o->allow_cgroups[i]);
+	return rc;
+}
+
+/* Makes a later object use the process object's filter maps. */
+static int share_filters(const struct agent_probe *p, struct bpf_map *pids,
+			 struct bpf_map *deny_cg, struct bpf_map *allow_cg)
+{
+	int rc = bpf_map__reuse_fd(pids, bpf_map__fd(p->proc->maps.deny_pids));
+
+	if (!rc)
+		rc = bpf_map__reuse_fd(deny_cg,
+				       bpf_map__fd(p->proc->maps.deny_cgroups));
+	if (!rc)
+		rc = bpf_map__reuse_fd(allow_cg,
+				       bpf_map__fd(p->proc->maps.allow_cgroups));
+	return rc;
+}
+
 /* Opens and loads the artifact object with one of its two file iterators:
  * the one that calls bpf_d_path, or its twin without. */
 static int load_files_variant(struct agent_probe *p, bool dpath)
@@ -151,13 +213,19 @@ static int load_files_variant(struct agent_probe *p, bool dpath)
 	other = dpath ? p->arts->progs.px_iter_files_noname :
 			p->arts->progs.px_iter_files;
 	bpf_program__set_autoload(other, false);
-	rc = px_artifacts__load(p->arts);
+	p->arts->rodata->px_allowlist = p->allowlist;
+	rc = share_filters(p, p->arts->maps.deny_pids,
+			   p->arts->maps.deny_cgroups,
+			   p->arts->maps.allow_cgroups);
+	if (!rc)
+		rc = px_artifacts__load(p->arts);
 	if (rc < 0) {
 		px_artifacts__destroy(p->arts);
 		p->arts = NULL;
 		return rc;
 	}
 	p->files_prog = want;
+	p->vmas_prog = p->arts->progs.px_iter_vmas;
 	p->has_dpath = dpath;
 	return 0;
 }
@@ -181,6 +249,78 @@ static int load_artifacts(struct agent_probe *p, bool try_dpath, char *err,
 		snprintf(err, errlen, "loading the artifact iterator failed: %s: %s",
 			 strerror(-rc), load_hint(rc));
 	return rc;
+}
+
+/*
+ * Loads the JVM class probe, sharing the process object's ring buffer and
+ * drop counter.  Optional: without it the agent runs without class events.
+ */
+static void load_jvm(struct agent_probe *p)
+{
+	int rc;
+
+	p->jvm = px_jvm__open();
+	if (!p->jvm) {
+		rc = -errno;
+		goto err_warn;
+	}
+	p->jvm->rodata->px_wakeup_bytes = p->wakeup_bytes;
+	p->jvm->rodata->px_allowlist = p->allowlist;
+	rc = share_filters(p, p->jvm->maps.deny_pids,
+			   p->jvm->maps.deny_cgroups,
+			   p->jvm->maps.allow_cgroups);
+	if (!rc)
+		rc = bpf_map__reuse_fd(p->jvm->maps.events,
+				       bpf_map__fd(p->proc->maps.events));
+	if (!rc)
+		rc = bpf_map__reuse_fd(p->jvm->maps.drops,
+				       bpf_map__fd(p->proc->maps.drops));
+	if (!rc)
+		rc = px_jvm__load(p->jvm);
+	if (!rc)
+		return;
+	px_jvm__destroy(p->jvm);
+	p->jvm = NULL;
+err_warn:
+	px_warn(MOD, "JVM class probe not loaded, no class events", "err=%s",
+		px_q(strerror(-rc)));
+}
+
+/*
+ * Loads and attaches the socket state program, sharing the ring buffer.
+ * Optional: without it the agent runs without network events.
+ */
+static void load_net(struct agent_probe *p)
+{
+	int rc;
+
+	p->net = px_net__open();
+	if (!p->net) {
+		rc = -errno;
+		goto err_warn;
+	}
+	p->net->rodata->px_wakeup_bytes = p->wakeup_bytes;
+	p->net->rodata->px_allowlist = p->allowlist;
+	rc = share_filters(p, p->net->maps.deny_pids,
+			   p->net->maps.deny_cgroups,
+			   p->net->maps.allow_cgroups);
+	if (!rc)
+		rc = bpf_map__reuse_fd(p->net->maps.events,
+				       bpf_map__fd(p->proc->maps.events));
+	if (!rc)
+		rc = bpf_map__reuse_fd(p->net->maps.drops,
+				       bpf_map__fd(p->proc->maps.drops));
+	if (!rc)
+		rc = px_net__load(p->net);
+	if (!rc)
+		rc = px_net__attach(p->net);
+	if (!rc)
+		return;
+	px_net__destroy(p->net);
+	p->net = NULL;
+err_warn:
+	px_warn(MOD, "socket state program not loaded, no network events",
+		"err=%s", px_q(strerror(-rc)));
 }
 
 /* Attaches exec, fork and exit; the skeleton's destroy detaches them. */
@@ -229,18 +369,49 @@ int agent_probe_open(struct agent_probe **out,
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(p->proc->maps.events,
 					 opts->ringbuf_bytes);
+	p->wakeup_bytes = (opts->ringbuf_bytes ? opts->ringbuf_bytes :
+						 PX_RINGBUF_BYTES) / 8;
+	p->proc->rodata->px_wakeup_bytes = p->wakeup_bytes;
+	p->allowlist = opts->cgroup_allowlist;
+	p->proc->rodata->px_allowlist = p->allowlist;
+	if (opts->watch_exe && *opts->watch_exe) {
+		p->watching = true;
+		p->proc->rodata->px_watch_on = true;
+		snprintf((char *)p->proc->rodata->px_watch_exe,
+			 sizeof(p->proc->rodata->px_watch_exe), "%s",
+			 opts->watch_exe);
+	} else {
+		/* Never loaded, so never attached. */
+		bpf_program__set_autoload(p->proc->progs.px_watch_syscall,
+					  false);
+	}
 	rc = px_process__load(p->proc);
 	if (rc < 0) {
 		snprintf(err, errlen, "loading the process programs failed: %s: %s",
 			 strerror(-rc), load_hint(rc));
 		goto err_destroy_proc;
 	}
+	rc = apply_watch(p, opts);
+	if (!rc)
+		rc = apply_filters(p, opts);
+	if (rc < 0) {
+		snprintf(err, errlen, "filling the filter maps failed: %s",
+			 strerror(-rc));
+		goto err_destroy_proc;
+	}
 	rc = load_artifacts(p, opts->try_dpath, err, errlen);
 	if (rc < 0)
 		goto err_destroy_arts;
+	load_jvm(p);
 
 	/* Attach the tracepoints; the iterators attach per pass. */
 	rc = attach_tracepoints(p->proc);
+	if (!rc && p->watching) {
+		p->proc->links.px_watch_syscall =
+			bpf_program__attach(p->proc->progs.px_watch_syscall);
+		if (!p->proc->links.px_watch_syscall)
+			rc = -errno;
+	}
 	if (rc < 0) {
 		snprintf(err, errlen,
 			 "attaching the sched tracepoints failed: %s: %s",
@@ -256,12 +427,16 @@ int agent_probe_open(struct agent_probe **out,
 			 strerror(-rc));
 		goto err_destroy_arts;
 	}
-	px_info(MOD, "programs loaded", "dpath=%s",
-		p->has_dpath ? "yes" : "no");
+	if (opts->net)
+		load_net(p);
+	px_info(MOD, "programs loaded", "dpath=%s jvm=%s net=%s syscalls=%s",
+		p->has_dpath ? "yes" : "no", p->jvm ? "yes" : "no",
+		p->net ? "yes" : "no", p->watching ? "watched tree" : "none");
 	*out = p;
 	return 0;
 
 err_destroy_arts:
+	px_jvm__destroy(p->jvm);
 	px_artifacts__destroy(p->arts);
 err_destroy_proc:
 	px_process__destroy(p->proc);
@@ -275,6 +450,11 @@ void agent_probe_close(struct agent_probe *p)
 	if (!p)
 		return;
 	ring_buffer__free(p->rb);
+	for (size_t i = 0; i < p->n_jvm_links; i++)
+		bpf_link__destroy(p->jvm_links[i]);
+	free(p->jvm_links);
+	px_jvm__destroy(p->jvm);
+	px_net__destroy(p->net);
 	px_artifacts__destroy(p->arts);
 	px_process__destroy(p->proc);
 	free(p);
@@ -414,4 +594,142 @@ int agent_probe_iter_files(struct agent_probe *p, uint32_t pid,
 
 	return run_iter(p->files_prog, pid, sizeof(struct px_file_rec),
 			each_file, &cb);
+}
+
+struct vma_cb {
+	agent_probe_vma_fn fn;
+	void *arg;
+};
+
+static void each_vma(void *ctx, const void *rec)
+{
+	struct vma_cb *cb = ctx;
+
+	cb->fn(cb->arg, rec);
+}
+
+int agent_probe_iter_vmas(struct agent_probe *p, uint32_t pid,
+			  agent_probe_vma_fn fn, void *arg)
+{
+	struct vma_cb cb = { fn, arg };
+
+	return run_iter(p->vmas_prog, pid, sizeof(struct px_vma_rec),
+			each_vma, &cb);
+}
+
+static void forget(struct agent_probe *p, uint32_t kind, uint32_t tgid,
+		   uint64_t start_time, uint64_t dev, uint64_t ino)
+{
+	struct px_seen_key key = {
+		.tgid = tgid,
+		.kind = kind,
+		.start_time = start_time,
+		.dev = dev,
+		.ino = ino,
+	};
+
+	bpf_map_delete_elem(bpf_map__fd(p->arts->maps.seen), &key);
+}
+
+void agent_probe_forget_vma(struct agent_probe *p,
+			    const struct px_vma_rec *rec)
+{
+	forget(p, 1, rec->tgid, rec->start_time, rec->dev, rec->ino);
+}
+
+void agent_probe_forget_file(struct agent_probe *p,
+			     const struct px_file_rec *rec)
+{
+	forget(p, 0, rec->tgid, rec->start_time, rec->dev, rec->ino);
+}
+
+bool agent_probe_has_jvm(const struct agent_probe *p)
+{
+	return p->jvm != NULL;
+}
+
+int agent_probe_watch_class(struct agent_probe *p, const char *name)
+{
+	char key[PX_CLASS_LEN] = { 0 };
+	uint8_t one = 1;
+	size_t len = strlen(name);
+
+	if (!p->jvm)
+		return -ENOTSUP;
+	if (!len || len >= sizeof(key))
+		return -ENAMETOOLONG;
+	memcpy(key, name, len);
+	if (bpf_map_update_elem(bpf_map__fd(p->jvm->maps.watch), key, &one,
+				BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+int agent_probe_attach_jvm(struct agent_probe *p, const char *libjvm)
+{
+	struct bpf_link *link, **nl;
+
+	if (!p->jvm)
+		return -ENOTSUP;
+	nl = realloc(p->jvm_links, (p->n_jvm_links + 1) * sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	p->jvm_links = nl;
+	link = bpf_program__attach_usdt(p->jvm->progs.px_class_loaded, -1,
+					libjvm, "hotspot", "class__loaded",
+					NULL);
+	if (!link)
+		return -errno;
+	p->jvm_links[p->n_jvm_links++] = link;
+	return 0;
+}
+
+uint64_t agent_probe_class_loads(const struct agent_probe *p)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals, sum = 0;
+	uint32_t zero = 0;
+
+	if (!p->jvm || ncpu <= 0)
+		return 0;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->jvm->maps.class_loads), &zero,
+				vals) == 0)
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+int agent_probe_filter(struct agent_probe *p, enum agent_filter what,
+		       uint64_t id)
+{
+	uint32_t pid = (uint32_t)id;
+	uint8_t one = 1;
+	int fd, rc;
+
+	switch (what) {
+	case AGENT_DENY_PID:
+		fd = bpf_map__fd(p->proc->maps.deny_pids);
+		rc = bpf_map_update_elem(fd, &pid, &one, BPF_ANY);
+		break;
+	case AGENT_DENY_CGROUP:
+		fd = bpf_map__fd(p->proc->maps.deny_cgroups);
+		rc = bpf_map_update_elem(fd, &id, &one, BPF_ANY);
+		break;
+	case AGENT_ALLOW_CGROUP:
+		fd = bpf_map__fd(p->proc->maps.allow_cgroups);
+		rc = bpf_map_update_elem(fd, &id, &one, BPF_ANY);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return rc < 0 ? -errno : 0;
+}
+
+bool agent_probe_watching(const struct agent_probe *p)
+{
+	return p->watching;
 }

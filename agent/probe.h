@@ -21,6 +21,7 @@ typedef void (*agent_probe_event_fn)(void *arg, const struct px_proc_event *ev,
 				     size_t len);
 typedef void (*agent_probe_task_fn)(void *arg, const struct px_task_rec *rec);
 typedef void (*agent_probe_file_fn)(void *arg, const struct px_file_rec *rec);
+typedef void (*agent_probe_vma_fn)(void *arg, const struct px_vma_rec *rec);
 
 /*
  * Checks what the agent needs before touching BPF: privileges, kernel BTF,
@@ -36,6 +37,23 @@ struct agent_probe_opts {
 	/* Ring buffer size: a power of two, at least a page; 0 for the
 	 * default PX_RINGBUF_BYTES. */
 	uint32_t ringbuf_bytes;
+	/* Load the socket state program (network events). */
+	bool net;
+	/* Report only processes of the cgroups in allow_cgroups. */
+	bool cgroup_allowlist;
+	/* Watch policy: the tree of processes exec'd from <watch_exe> has
+	 * the syscalls in <watch_syscalls> reported; only then is the
+	 * syscall tracepoint attached.  NULL or "": no policy. */
+	const char *watch_exe;
+	const uint32_t *watch_syscalls;
+	size_t n_watch_syscalls;
+	/* Filters in place before anything is attached. */
+	const uint32_t *deny_pids;
+	size_t n_deny_pids;
+	const uint64_t *deny_cgroups;
+	size_t n_deny_cgroups;
+	const uint64_t *allow_cgroups;
+	size_t n_allow_cgroups;
 };
 
 /*
@@ -66,9 +84,56 @@ bool agent_probe_has_dpath(const struct agent_probe *p);
 int agent_probe_iter_tasks(struct agent_probe *p, agent_probe_task_fn fn,
 			   void *arg);
 
-/* Runs the artifact file iterator over process <pid>, or all when 0;
- * 0 or -errno (-ESRCH when <pid> is gone). */
+/* Runs the artifact file iterator over process <pid>, or all when 0.
+ * Each (process, file) comes once, as with mappings below.  0 or -errno
+ * (-ESRCH when <pid> is gone). */
 int agent_probe_iter_files(struct agent_probe *p, uint32_t pid,
 			   agent_probe_file_fn fn, void *arg);
+
+/*
+ * Runs the executable-mapping iterator over process <pid>, or all when 0.
+ * Each (process, file) comes once: the kernel remembers what it reported.
+ * 0 or -errno (-ESRCH when <pid> is gone).
+ */
+int agent_probe_iter_vmas(struct agent_probe *p, uint32_t pid,
+			  agent_probe_vma_fn fn, void *arg);
+
+/* Makes the kernel forget that it reported <rec>, so that the next pass
+ * sends it again (for records user space could not use). */
+void agent_probe_forget_vma(struct agent_probe *p,
+			    const struct px_vma_rec *rec);
+void agent_probe_forget_file(struct agent_probe *p,
+			     const struct px_file_rec *rec);
+
+/* True when the watch policy's syscall tracepoint is attached. */
+bool agent_probe_watching(const struct agent_probe *p);
+
+/* True when the JVM class probe loaded. */
+bool agent_probe_has_jvm(const struct agent_probe *p);
+
+/* Adds the internal class name <name> ("a/b/C") to the kernel's watch
+ * list; 0 or -errno (-ENOTSUP without the JVM probe). */
+int agent_probe_watch_class(struct agent_probe *p, const char *name);
+
+/*
+ * Attaches the class probe to the hotspot library at <libjvm> (a path the
+ * agent can open, e.g. through /proc/<pid>/root), for every process that
+ * maps it, now or later.  0 or -errno.
+ */
+int agent_probe_attach_jvm(struct agent_probe *p, const char *libjvm);
+
+/* Class loads the probe saw, watched or not, summed over CPUs. */
+uint64_t agent_probe_class_loads(const struct agent_probe *p);
+
+enum agent_filter {
+	AGENT_DENY_PID,		/* id: a tgid */
+	AGENT_DENY_CGROUP,	/* id: a cgroup v2 id (its directory's inode) */
+	AGENT_ALLOW_CGROUP,	/* with opts.cgroup_allowlist */
+};
+
+/* Adds <id> to one of the kernel's filters (bpf/filter.bpf.h); every
+ * program skips the processes it matches.  0 or -errno. */
+int agent_probe_filter(struct agent_probe *p, enum agent_filter what,
+		       uint64_t id);
 
 #endif

@@ -18,6 +18,8 @@ struct agent_proctab {
 	struct agent_proc **buckets;
 	size_t nbuckets;		/* a power of two */
 	size_t count;
+	size_t max_count;		/* 0: no limit */
+	uint64_t refused;		/* new entries refused at the limit */
 	char host_id[64];
 	char boot_id[40];
 };
@@ -152,6 +154,10 @@ struct agent_proc *agent_proctab_upsert(struct agent_proctab *t, uint32_t pid,
 		return p;
 	}
 
+	if (t->max_count && t->count >= t->max_count) {
+		t->refused++;
+		return NULL;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
@@ -220,10 +226,27 @@ size_t agent_proctab_count(const struct agent_proctab *t)
 bool agent_proc_mark_artifact(struct agent_proc *p, uint64_t dev,
 			      uint64_t ino)
 {
-	for (size_t i = 0; i < p->n_arts; i++)
-		if (p->arts[i].dev == dev && p->arts[i].ino == ino)
-			return false;
+	return agent_proc_mark_loaded(p, AGENT_ART_OPEN, dev, ino);
+}
 
+bool agent_proc_has_loaded(const struct agent_proc *p, uint32_t kind,
+			   uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < p->n_arts; i++)
+		if (p->arts[i].dev == dev && p->arts[i].ino == ino &&
+		    p->arts[i].kind == kind)
+			return true;
+	return false;
+}
+
+bool agent_proc_mark_loaded(struct agent_proc *p, uint32_t kind,
+			    uint64_t dev, uint64_t ino)
+{
+	if (agent_proc_has_loaded(p, kind, dev, ino))
+		return false;
+
+	if (p->n_arts == AGENT_MAX_ARTS_PER_PROC)
+		return false;
 	if (p->n_arts == p->cap_arts) {
 		size_t cap = p->cap_arts ? p->cap_arts * 2 : 4;
 		void *na = realloc(p->arts, cap * sizeof(*p->arts));
@@ -235,6 +258,17 @@ bool agent_proc_mark_artifact(struct agent_proc *p, uint64_t dev,
 	}
 	p->arts[p->n_arts].dev = dev;
 	p->arts[p->n_arts].ino = ino;
+	p->arts[p->n_arts].kind = kind;
 	p->n_arts++;
 	return true;
+}
+
+void agent_proctab_set_limit(struct agent_proctab *t, size_t max_count)
+{
+	t->max_count = max_count;
+}
+
+uint64_t agent_proctab_refused(const struct agent_proctab *t)
+{
+	return t->refused;
 }

@@ -15,6 +15,8 @@
 /* "<host_id>:<kernel_boot_id>:<pid>:<start_time_ns>" fits with room. */
 #define AGENT_EXEC_ID_LEN 160
 #define AGENT_COMM_LEN 16
+/* Artifacts remembered per process; past it new ones are not reported. */
+#define AGENT_MAX_ARTS_PER_PROC 4096
 
 struct agent_proc {
 	uint32_t pid;
@@ -29,6 +31,7 @@ struct agent_proc {
 	struct agent_proc_art {
 		uint64_t dev;
 		uint64_t ino;
+		uint32_t kind;		/* enum agent_art_kind */
 	} *arts;
 	size_t n_arts;
 	size_t cap_arts;
@@ -37,6 +40,12 @@ struct agent_proc {
 };
 
 struct agent_proctab;
+
+/* How a process holds an artifact; each is reported once per process. */
+enum agent_art_kind {
+	AGENT_ART_OPEN = 0,		/* an open descriptor */
+	AGENT_ART_MAPPED = 1,		/* an executable mapping */
+};
 
 /*
  * Writes the fleet-wide identity of a process into <buf>:
@@ -78,6 +87,11 @@ size_t agent_proctab_sweep(struct agent_proctab *t, uint64_t gen);
 
 size_t agent_proctab_count(const struct agent_proctab *t);
 
+/* Bounds the table to <max_count> entries (0: none): past it, upsert of a
+ * new process returns NULL and is counted. */
+void agent_proctab_set_limit(struct agent_proctab *t, size_t max_count);
+uint64_t agent_proctab_refused(const struct agent_proctab *t);
+
 /*
  * Records that artifact (<dev>, <ino>) was reported for <p>.  True when it
  * is new for this process (report it), false when it was already recorded
@@ -85,5 +99,14 @@ size_t agent_proctab_count(const struct agent_proctab *t);
  */
 bool agent_proc_mark_artifact(struct agent_proc *p, uint64_t dev,
 			      uint64_t ino);
+
+/* True when (<kind>, <dev>, <ino>) was already recorded for <p>. */
+bool agent_proc_has_loaded(const struct agent_proc *p, uint32_t kind,
+			   uint64_t dev, uint64_t ino);
+
+/* The same for artifacts held as <kind> (enum agent_art_kind); an open
+ * descriptor and a mapping of one file are reported apart. */
+bool agent_proc_mark_loaded(struct agent_proc *p, uint32_t kind,
+			    uint64_t dev, uint64_t ino);
 
 #endif

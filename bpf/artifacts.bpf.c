@@ -6,6 +6,10 @@
  * kernel, so a pass over a busy host copies out only the few files that
  * matter.  Nothing here is attached to a hook; user space runs the iterator
  * at start, shortly after each exec and periodically.
+ *
+ * A task_vma iterator does the same for executable file mappings (the
+ * program and its shared libraries), with an LRU of (process, file) pairs
+ * already reported so a periodic pass copies out only what is new.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -13,6 +17,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "events.h"
+#include "filter.bpf.h"
 
 #define S_IFMT 00170000
 #define S_IFREG 0100000
@@ -26,6 +31,23 @@ struct {
 	__type(key, __u32);
 	__type(value, struct px_file_rec);
 } scratch SEC(".maps");
+
+/* (process, file) pairs the vma pass already reported; user space deletes
+ * a key when it could not use the record, so the next pass sends it again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PX_SEEN_ENTRIES);
+	__type(key, struct px_seen_key);
+	__type(value, __u8);
+} seen SEC(".maps");
+
+/* Scratch for one vma record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct px_vma_rec);
+} vma_scratch SEC(".maps");
 
 /* Before 6.7 the inode kept its mtime as a timespec64. */
 struct inode___pre67 {
@@ -66,17 +88,20 @@ static __always_inline bool artifact_name(const unsigned char *name, __u32 len)
 /*
  * Fills the per-CPU record for <file> held as <fd> by <task>; NULL when the
  * file is not one we report (not a leader, not a regular file, no artifact
- * suffix).
+ * suffix) or was reported for this process before (the LRU "seen").
  */
 static __always_inline struct px_file_rec *
 file_record(struct task_struct *task, __u32 fd, struct file *file)
 {
+	struct px_seen_key key = {};
 	const unsigned char *name;
 	struct px_file_rec *rec;
 	struct inode *ino;
 	__u32 zero = 0, len, off;
+	__u8 one = 1;
 
-	if (!task || !file || task->pid != task->tgid)
+	if (!task || !file || task->pid != task->tgid ||
+	    px_task_filtered(task))
 		return NULL;
 	ino = file->f_inode;
 	if (!ino || (BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFREG)
@@ -86,9 +111,18 @@ file_record(struct task_struct *task, __u32 fd, struct file *file)
 	if (!artifact_name(name, len))
 		return NULL;
 
+	/* Reported for this process before: nothing to copy out. */
+	key.tgid = task->tgid;
+	key.kind = 0;
+	key.start_time = task->start_time;
+	key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(ino, i_ino);
+	if (bpf_map_lookup_elem(&seen, &key))
+		return NULL;
 	rec = bpf_map_lookup_elem(&scratch, &zero);
 	if (!rec)
 		return NULL;
+	bpf_map_update_elem(&seen, &key, &one, BPF_ANY);
 	rec->tgid = task->tgid;
 	rec->fd = fd;
 	rec->start_time = task->start_time;
@@ -136,6 +170,84 @@ int px_iter_files_noname(struct bpf_iter__task_file *ctx)
 	struct px_file_rec *rec;
 
 	rec = file_record(ctx->task, ctx->fd, ctx->file);
+	if (!rec)
+		return 0;
+	bpf_seq_write(ctx->meta->seq, rec, sizeof(*rec));
+	return 0;
+}
+
+#define VM_EXEC 0x00000004
+
+/*
+ * Fills the per-CPU record for mapping <vma> of <task>; NULL when it is not
+ * one we report (not a leader, not executable, not a regular file) or was
+ * reported before for this process.
+ */
+static __always_inline struct px_vma_rec *
+vma_record(struct task_struct *task, struct vm_area_struct *vma)
+{
+	struct px_seen_key key = {};
+	const unsigned char *name;
+	struct px_vma_rec *rec;
+	struct inode *ino;
+	struct file *file;
+	__u32 zero = 0, len, off;
+	__u8 one = 1;
+
+	if (!task || !vma || task->pid != task->tgid ||
+	    px_task_filtered(task))
+		return NULL;
+	if (!(vma->vm_flags & VM_EXEC))
+		return NULL;
+	file = vma->vm_file;
+	if (!file)
+		return NULL;
+	ino = BPF_CORE_READ(file, f_inode);
+	if (!ino || (BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFREG)
+		return NULL;
+
+	key.tgid = task->tgid;
+	key.kind = 1;
+	key.start_time = task->start_time;
+	key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(ino, i_ino);
+	if (bpf_map_lookup_elem(&seen, &key))
+		return NULL;
+	rec = bpf_map_lookup_elem(&vma_scratch, &zero);
+	if (!rec)
+		return NULL;
+	bpf_map_update_elem(&seen, &key, &one, BPF_ANY);
+
+	rec->tgid = key.tgid;
+	rec->pad = 0;
+	rec->start_time = key.start_time;
+	rec->dev = key.dev;
+	rec->ino = key.ino;
+	rec->size = BPF_CORE_READ(ino, i_size);
+	rec->mtime_ns = inode_mtime_ns(ino);
+	rec->vm_start = vma->vm_start;
+	rec->vm_end = vma->vm_end;
+	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	len = BPF_CORE_READ(file, f_path.dentry, d_name.len);
+	off = len > PX_NAME_LEN - 1 ? len - (PX_NAME_LEN - 1) : 0;
+	if (bpf_probe_read_kernel_str(rec->name, sizeof(rec->name),
+				      name + off) < 0)
+		rec->name[0] = '\0';
+	return rec;
+}
+
+/*
+ * Executable file mappings of every process (5.12+ for iter/task_vma).
+ * No bpf_d_path here: the verifier only accepts it on trusted pointers,
+ * and vma->vm_file is not one, so user space names the file through
+ * /proc/<pid>/map_files.
+ */
+SEC("iter/task_vma")
+int px_iter_vmas(struct bpf_iter__task_vma *ctx)
+{
+	struct px_vma_rec *rec;
+
+	rec = vma_record(ctx->task, ctx->vma);
 	if (!rec)
 		return 0;
 	bpf_seq_write(ctx->meta->seq, rec, sizeof(*rec));

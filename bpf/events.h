@@ -24,6 +24,9 @@ enum px_event_type {
 	PX_EV_EXEC = 1,
 	PX_EV_FORK = 2,
 	PX_EV_EXIT = 3,
+	PX_EV_CLASS = 4,	/* struct px_class_event */
+	PX_EV_NET = 5,		/* struct px_net_event */
+	PX_EV_POLICY = 6,	/* struct px_policy_event */
 };
 
 /* Flags of px_proc_event.flags. */
@@ -100,5 +103,92 @@ struct px_file_rec {
 	char name[PX_NAME_LEN];	/* dentry name, always set */
 	char path[PX_PATH_LEN];	/* with PX_FILE_HAS_PATH */
 };
+
+/*
+ * One record of the task_vma iterator: an executable mapping of a regular
+ * file (the program itself and its shared libraries) in a thread-group
+ * leader.  [vm_start, vm_end) names the /proc/<pid>/map_files link of the
+ * mapping.  The kernel reports each (process, file) once per pass and
+ * remembers it (see PX_SEEN_ENTRIES), so a rescan copies out only what is
+ * new.
+ */
+struct px_vma_rec {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_time;
+	__u64 dev;
+	__u64 ino;
+	__u64 size;
+	__s64 mtime_ns;
+	__u64 vm_start;
+	__u64 vm_end;
+	char name[PX_NAME_LEN];	/* dentry name (tail), always set */
+};
+
+/* Key of the kernel's LRU of (process, file) already reported. */
+struct px_seen_key {
+	__u32 tgid;
+	__u32 kind;		/* 0: open file, 1: mapping */
+	__u64 start_time;
+	__u64 dev;
+	__u64 ino;
+};
+
+#define PX_SEEN_ENTRIES 65536
+
+#define PX_CLASS_LEN 128	/* JVM internal class name, NUL included */
+
+/*
+ * A watched class loaded by a JVM (hotspot USDT class__loaded).  ctx names
+ * the JVM process; name is the JVM's internal form
+ * ("org/apache/logging/log4j/core/lookup/JndiLookup"), NUL-padded.
+ */
+struct px_class_event {
+	struct px_proc_event hdr;
+	__u64 loader;		/* the ClassLoaderData, to tell loaders apart */
+	__u32 shared;		/* from the CDS archive */
+	__u32 pad;
+	char name[PX_CLASS_LEN];
+};
+
+/* Kinds of px_net_event.kind; the values of parallax.v1 NetKind. */
+enum px_net_kind {
+	PX_NET_CONNECT = 1,
+	PX_NET_ACCEPT = 2,
+	PX_NET_LISTEN = 3,
+	PX_NET_CLOSE = 4,
+};
+
+/*
+ * A TCP connection made or accepted, or a listener opened or closed, from
+ * the socket state tracepoint.  Addresses are in network order, 4 bytes
+ * used for AF_INET; ports in host order.  ctx names the process that owns
+ * the socket (for ACCEPT: the one that listens on the port; ctx.tgid 0
+ * when unknown).
+ */
+struct px_net_event {
+	struct px_proc_event hdr;
+	__u32 kind;		/* enum px_net_kind */
+	__u16 family;		/* AF_INET or AF_INET6 */
+	__u16 protocol;		/* IPPROTO_TCP */
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u32 pad;
+};
+
+/*
+ * A watched syscall made by a process in the tree of the policy's exe
+ * (the only syscall tracing the agent does, and only with such a policy).
+ * Each (process, syscall) is reported once.
+ */
+struct px_policy_event {
+	struct px_proc_event hdr;
+	__u32 syscall_nr;
+	__u32 pad;
+};
+
+#define PX_MAX_SYSCALL 512
 
 #endif

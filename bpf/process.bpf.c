@@ -11,63 +11,52 @@
 #include <bpf/bpf_core_read.h>
 
 #include "events.h"
-
-#define PF_KTHREAD 0x00200000
+#include "filter.bpf.h"
+#include "proc_ctx.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, PX_RINGBUF_BYTES);
-} events SEC(".maps");
+/*
+ * The watch policy: the tree of processes started from one executable
+ * (px_watch_exe, as given to execve) and everything they fork, and which of
+ * their syscalls to report.  Off unless user space sets px_watch_on; the
+ * syscall program below is attached only then.
+ */
+const volatile bool px_watch_on = false;
+const volatile char px_watch_exe[PX_EXE_LEN] = {};
 
-/* Ring buffer reservations that failed, per CPU; user space sums them. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
 	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+	__type(value, __u8);
+} watched SEC(".maps");
 
-/* Kernels before 6.7 kept loginuid only with CONFIG_AUDIT; CO-RE checks. */
-static __always_inline __u32 task_loginuid(struct task_struct *t)
+/* Syscall numbers to report (index: number, value 1). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PX_MAX_SYSCALL);
+	__type(key, __u32);
+	__type(value, __u8);
+} watch_syscalls SEC(".maps");
+
+/* (tgid << 32 | syscall) already reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} watch_seen SEC(".maps");
+
+static __always_inline bool is_watch_exe(const char *exe)
 {
-	if (!bpf_core_field_exists(t->loginuid))
-		return 0xffffffffu;
-	return BPF_CORE_READ(t, loginuid.val);
-}
-
-static __always_inline void count_drop(void)
-{
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&drops, &zero);
-
-	if (n)
-		*n += 1;
-}
-
-/* Fills <c> from task <t>, which must be a thread-group leader. */
-static __always_inline void fill_ctx(struct px_proc_ctx *c,
-				     struct task_struct *t)
-{
-	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
-
-	c->tgid = BPF_CORE_READ(t, tgid);
-	c->start_time = BPF_CORE_READ(t, start_time);
-	c->ppid = BPF_CORE_READ(parent, tgid);
-	c->parent_start_time = BPF_CORE_READ(parent, group_leader, start_time);
-	c->uid = BPF_CORE_READ(t, cred, uid.val);
-	c->euid = BPF_CORE_READ(t, cred, euid.val);
-	c->loginuid = task_loginuid(t);
-	c->mnt_ns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
-	c->pid_ns = BPF_CORE_READ(t, nsproxy, pid_ns_for_children, ns.inum);
-	c->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
-	BPF_CORE_READ_STR_INTO(&c->comm, t, comm);
-}
-
-static __always_inline bool is_kthread(struct task_struct *t)
-{
-	return BPF_CORE_READ(t, flags) & PF_KTHREAD;
+	for (int i = 0; i < PX_EXE_LEN; i++) {
+		if (exe[i] != px_watch_exe[i])
+			return false;
+		if (!exe[i])
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -84,6 +73,8 @@ int BPF_PROG(px_exec, struct task_struct *p, pid_t old_pid,
 	unsigned long start, end, len;
 	long n;
 
+	if (px_task_filtered(p))
+		return 0;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		count_drop();
@@ -112,8 +103,13 @@ int BPF_PROG(px_exec, struct task_struct *p, pid_t old_pid,
 	if (bpf_probe_read_user(ev->args, len, (void *)start) < 0)
 		len = 0;	/* user space falls back to /proc/<pid>/cmdline */
 	ev->hdr.args_len = len;
+	if (px_watch_on && is_watch_exe(ev->exe)) {
+		__u8 one = 1;
 
-	bpf_ringbuf_submit(ev, 0);
+		bpf_map_update_elem(&watched, &ev->hdr.ctx.tgid, &one, BPF_ANY);
+	}
+
+	bpf_ringbuf_submit(ev, rb_flags());
 	return 0;
 }
 
@@ -129,8 +125,16 @@ int BPF_PROG(px_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
-	if (is_kthread(child))
+	if (is_kthread(child) || px_task_filtered(child))
 		return 0;
+	if (px_watch_on) {
+		__u32 ptgid = BPF_CORE_READ(parent, tgid);
+		__u32 ctgid = BPF_CORE_READ(child, tgid);
+		__u8 one = 1;
+
+		if (bpf_map_lookup_elem(&watched, &ptgid))
+			bpf_map_update_elem(&watched, &ctgid, &one, BPF_ANY);
+	}
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
@@ -143,7 +147,7 @@ int BPF_PROG(px_fork, struct task_struct *parent, struct task_struct *child)
 	ev->exit_code = 0;
 	ev->args_len = 0;
 	fill_ctx(&ev->ctx, child);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, rb_flags());
 	return 0;
 }
 
@@ -162,8 +166,13 @@ int BPF_PROG(px_exit, struct task_struct *p)
 
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
-	if (is_kthread(p))
+	if (is_kthread(p) || px_task_filtered(p))
 		return 0;
+	if (px_watch_on) {
+		__u32 tgid = BPF_CORE_READ(p, tgid);
+
+		bpf_map_delete_elem(&watched, &tgid);
+	}
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
@@ -180,7 +189,51 @@ int BPF_PROG(px_exit, struct task_struct *p)
 	if (!code)
 		code = BPF_CORE_READ(p, signal, group_exit_code);
 	ev->exit_code = code;
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, rb_flags());
+	return 0;
+}
+
+/*
+ * Every syscall entry of every task: the costly hook (an open/close loop
+ * runs at about 0.8x with it attached, even when it returns at once), so
+ * user space attaches it only when a watch policy is configured.  The
+ * first test is the cheapest: is the calling process in the watched tree?
+ */
+SEC("tp/raw_syscalls/sys_enter")
+int px_watch_syscall(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, nr;
+	struct task_struct *task;
+	struct px_policy_event *ev;
+	__u64 key;
+	__u8 *want, one = 1;
+
+	if (!bpf_map_lookup_elem(&watched, &tgid))
+		return 0;
+	nr = (__u32)ctx->id;
+	want = bpf_map_lookup_elem(&watch_syscalls, &nr);
+	if (!want || !*want)
+		return 0;
+	key = (__u64)tgid << 32 | nr;
+	if (bpf_map_lookup_elem(&watch_seen, &key))
+		return 0;
+	bpf_map_update_elem(&watch_seen, &key, &one, BPF_ANY);
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count_drop();
+		return 0;
+	}
+	task = (void *)bpf_get_current_task();
+	ev->hdr.type = PX_EV_POLICY;
+	ev->hdr.flags = 0;
+	ev->hdr.ts = bpf_ktime_get_ns();
+	ev->hdr.exit_code = 0;
+	ev->hdr.args_len = 0;
+	fill_ctx(&ev->hdr.ctx, BPF_CORE_READ(task, group_leader));
+	ev->syscall_nr = nr;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, rb_flags());
 	return 0;
 }
 
@@ -198,7 +251,8 @@ int px_iter_tasks(struct bpf_iter__task *ctx)
 
 	if (!t)
 		return 0;
-	if (t->pid != t->tgid || (t->flags & PF_KTHREAD))
+	if (t->pid != t->tgid || (t->flags & PF_KTHREAD) ||
+	    px_task_filtered(t))
 		return 0;
 	fill_ctx(&rec.ctx, t);
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));

@@ -96,7 +96,7 @@ px_start_collector() {
 # Starts the agent streaming to the collector; waits until it runs.
 px_start_agent() {
 	"$PX_AGENT" --collector "127.0.0.1:$PX_PORT" \
-		>"$PX_WORK/agent.log" 2>&1 &
+		--spool-dir "$PX_WORK/spool" >"$PX_WORK/agent.log" 2>&1 &
 	PX_AGENT_PID=$!
 	PX_PIDS+=("$PX_AGENT_PID")
 	px_wait 60 "the agent to attach (see $PX_WORK/agent.log)" \

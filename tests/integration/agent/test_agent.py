@@ -9,20 +9,24 @@ fails with the agent's own message; it is never skipped.
 
 usage: test_agent.py --agent PATH --fixtures DIR CASE
 CASE: exec | artifacts | artifacts-proc | snapshot | resync | jvm |
-      unprivileged
+      unprivileged | mappings | classes | classes-late | net | caps |
+      config-error | filter | watch | budget
 """
 
 import argparse
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 
+AGENT_LIBJVM_GLOB = "/usr/lib/jvm/*/lib/server/libjvm.so"
 JAR_REL = "log4j-samples/true-hits/log4j-core-2.14.1.jar"
 ZIP_REL = "log4j-samples/true-hits/log4j-core-2.10.0.zip"
 
@@ -177,8 +181,12 @@ def case_exec(agent_path, fixtures):
           (len(execs), len(forks), len(exits)))
 
 
+def is_open_file(e):
+    return e["type"] == "artifact" and e["kind"] == "OPEN_FILE"
+
+
 def artifact_events(agent, pid):
-    return agent.matching(lambda e: e["type"] == "artifact" and
+    return agent.matching(lambda e: is_open_file(e) and
                           e["pid"] == pid)
 
 
@@ -218,7 +226,7 @@ def case_artifacts(agent_path, fixtures, *agent_args):
          jar, zipf, txt])
     pid = holder.pid
     agent.wait_for("the jar and the zip of pid %d" % pid,
-                   lambda e: e["type"] == "artifact" and e["pid"] == pid,
+                   lambda e: is_open_file(e) and e["pid"] == pid,
                    count=2, timeout=10)
     time.sleep(2.5)     # the second exec pass must not repeat them
     evs = artifact_events(agent, pid)
@@ -263,7 +271,7 @@ def case_snapshot(agent_path, fixtures):
             check(agent, e["argv"] == ["sleep", "30"], "argv %r" % e["argv"])
             check(agent, e["exe"] == "/usr/bin/sleep", "exe %r" % e["exe"])
         arts = agent.wait_for(
-            "the jar in every holder", lambda e: e["type"] == "artifact"
+            "the jar in every holder", lambda e: is_open_file(e)
             and e["pid"] in want, count=len(want))
         digest = sha256_of(jar)
         for ev in arts:
@@ -276,6 +284,12 @@ def case_snapshot(agent_path, fixtures):
         check(agent, health["processes_tracked"] >= len(want),
               "health processes_tracked %d" % health["processes_tracked"])
         check(agent, health["ringbuf_drops"] == 0, "ring buffer drops")
+        # The agent measures itself: its RSS as /proc says, a CPU share
+        # and an event rate.
+        check(agent, health["rss_bytes"] > 1 << 20, "health rss_bytes %d" %
+              health["rss_bytes"])
+        check(agent, 0 <= health["cpu_share"] <= 2.0 and
+              health["events_per_s"] >= 0, "health cpu/events %r" % health)
         agent.stop()
     finally:
         for h in holders:
@@ -326,8 +340,8 @@ def case_resync(agent_path, fixtures):
         check(agent, x["from_snapshot"] is True,
               "the holder's exec was not lost: the ring did not overflow")
         check(agent, x["argv"] == ["sleep", "30"], "argv %r" % x["argv"])
-        ev = agent.wait_for("the holder's jar", lambda e: e["type"] ==
-                            "artifact" and e["pid"] == pid, timeout=10)[0]
+        ev = agent.wait_for("the holder's jar", lambda e: is_open_file(e)
+                            and e["pid"] == pid, timeout=10)[0]
         check_artifact(agent, ev, pid, jar)
         h = agent.wait_for("a health report with drops", lambda e:
                            e["type"] == "health" and e["ringbuf_drops"] > 0,
@@ -360,7 +374,7 @@ def case_jvm(agent_path, fixtures):
         line = jvm.stdout.readline()
         check(agent, line.startswith("loaded"), "JVM said %r" % line)
         ev = agent.wait_for("the jar held by the JVM", lambda e:
-                            e["type"] == "artifact" and e["pid"] == jvm.pid
+                            is_open_file(e) and e["pid"] == jvm.pid
                             and e["path"] == jar, timeout=20)[0]
         check_artifact(agent, ev, jvm.pid, jar)
         x = agent.wait_for("exec of java", lambda e: e["type"] == "exec" and
@@ -368,7 +382,7 @@ def case_jvm(agent_path, fixtures):
         check(agent, x["exe"].endswith("/java"), "exe %r" % x["exe"])
         check(agent, jar in x["argv"], "argv %r" % x["argv"])
         time.sleep(0.5)
-        n = len(agent.matching(lambda e: e["type"] == "artifact" and
+        n = len(agent.matching(lambda e: is_open_file(e) and
                                e["pid"] == jvm.pid and e["path"] == jar))
         check(agent, n == 1, "the jar was reported %d times" % n)
         agent.stop()
@@ -376,6 +390,497 @@ def case_jvm(agent_path, fixtures):
         jvm.kill()
         jvm.wait()
     print("jvm: jar of pid %d reported once with its sha256" % jvm.pid)
+
+
+def exec_mappings(pid):
+    """Ground truth: the files /proc/<pid>/maps shows mapped executable."""
+    paths = set()
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and "x" in parts[1] and \
+                    parts[5].startswith("/"):
+                paths.add(parts[5].rstrip("\n"))
+    return paths
+
+
+def check_mappings(agent, pid):
+    want = exec_mappings(pid)
+    evs = agent.wait_for(
+        "the %d executable mappings of pid %d" % (len(want), pid),
+        lambda e: e["type"] == "artifact" and e["pid"] == pid and
+        e["kind"] == "MAPPED", count=len(want), timeout=15)
+    time.sleep(0.6)     # later passes must not repeat them
+    evs = agent.matching(lambda e: e["type"] == "artifact" and
+                         e["pid"] == pid and e["kind"] == "MAPPED")
+    got = [e["path"] for e in evs]
+    check(agent, sorted(got) == sorted(want),
+          "mappings of pid %d: agent %r, maps %r" % (pid, sorted(got),
+                                                     sorted(want)))
+    for ev in evs:
+        st = os.stat(ev["path"])
+        check(agent, (ev["dev"], ev["inode"], ev["size"]) ==
+              (st.st_dev, st.st_ino, st.st_size), "identity of %s" %
+              ev["path"])
+        check(agent, ev["sha256"] == sha256_of(ev["path"]),
+              "sha256 of %s" % ev["path"])
+    return got
+
+
+def case_mappings(agent_path, fixtures):
+    """The executable file mappings (program and shared libraries) of a
+    process older than the agent and of one started after it are each
+    reported once as MAPPED, with the identity and sha256 of the file,
+    and match /proc/<pid>/maps exactly."""
+    old = subprocess.Popen(["python3", "-c",
+                            "import ssl, time; time.sleep(30)"])
+    time.sleep(0.5)
+    new = None
+    try:
+        agent = Agent(agent_path)
+        got_old = check_mappings(agent, old.pid)
+        new = subprocess.Popen(["python3", "-c",
+                                "import ctypes, zlib, time; time.sleep(30)"])
+        time.sleep(0.4)
+        got_new = check_mappings(agent, new.pid)
+        check(agent, any("libssl" in p for p in got_old),
+              "libssl not among %r" % got_old)
+        agent.stop()
+    finally:
+        for p in (old, new):
+            if p:
+                p.kill()
+                p.wait()
+    print("mappings: %d + %d mappings match /proc/<pid>/maps" %
+          (len(got_old), len(got_new)))
+
+
+WATCH = ["org.apache.logging.log4j.core.lookup.JndiLookup",
+         "org.apache.logging.log4j.core.net.JndiManager",
+         "java.lang.Object", "java.util.zip.ZipFile",
+         "javax.swing.JFrame"]
+JNDI = "org.apache.logging.log4j.core.lookup.JndiLookup"
+
+
+def jvm_loaded_classes(log):
+    """Ground truth: the class names the JVM's -Xlog:class+load lists."""
+    names = set()
+    with open(log) as f:
+        for line in f:
+            if "][class,load]" in line:
+                names.add(line.split("][class,load] ", 1)[1].split()[0])
+    return names
+
+
+def run_class_case(agent_path, fixtures, libjvm_glob):
+    jar = os.path.realpath(os.path.join(fixtures, JAR_REL))
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "HoldJar.java")
+    tag = "%d-%s" % (os.getpid(), uuid.uuid4().hex[:6])
+    cfg = "/tmp/px-agent-classes-%s.yaml" % tag
+    log = "/tmp/px-agent-classes-%s.log" % tag
+    with open(cfg, "w") as f:
+        f.write("agent:\n  jvm_watch_classes: %s\n"
+                "  jvm_libjvm_paths: \"%s\"\n" % (",".join(WATCH),
+                                                  libjvm_glob))
+    agent = Agent(agent_path, "--config", cfg)
+    os.unlink(cfg)
+    check_caps(agent, STRICT_CAPS | 1 << CAP_SYS_ADMIN)   # late attach on
+    jvm = subprocess.Popen(
+        ["java", "-Xlog:class+load:file=" + log, "-cp", jar, src, JNDI],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        line = jvm.stdout.readline()
+        check(agent, line.startswith("loaded"), "JVM said %r" % line)
+        loaded = jvm_loaded_classes(log)
+        check(agent, JNDI in loaded, "the JVM log lacks JndiLookup")
+        if libjvm_glob:
+            want = sorted(c for c in WATCH if c in loaded)
+        else:
+            want = [JNDI]    # attached after start-up: only what follows
+        ours = lambda e: (e["type"] == "artifact" and e["pid"] == jvm.pid
+                          and e["kind"] == "CLASS")
+        agent.wait_for("class events %r" % want, ours, count=len(want),
+                       timeout=15)
+        time.sleep(0.5)
+        got = sorted(e["class_name"] for e in agent.matching(ours))
+        if libjvm_glob:
+            check(agent, got == want, "classes %r, the JVM log says %r" %
+                  (got, want))
+        else:
+            check(agent, JNDI in got and set(got) <= set(loaded) and
+                  len(got) == len(set(got)), "classes %r" % got)
+            # No glob: any attachment came from a mapping pass.
+            check(agent, any("class probe attached" in l
+                             for l in agent.stderr),
+                  "libjvm.so not attached through the mapping pass")
+        ev = [e for e in agent.matching(ours) if e["class_name"] == JNDI][0]
+        check(agent, ev["path"] == jar, "JndiLookup's jar %r" % ev["path"])
+        check(agent, ev["sha256"] == sha256_of(jar), "jar sha256")
+        check(agent, ev["inode"] == os.stat(jar).st_ino, "jar inode")
+        agent.stop()
+    finally:
+        jvm.kill()
+        jvm.wait()
+        if os.path.exists(log):
+            os.unlink(log)
+    return got
+
+
+def case_classes(agent_path, fixtures):
+    """With the system's libjvm.so attached at start, the watched classes
+    a JVM reports loaded in its own -Xlog:class+load output are exactly
+    the CLASS events for that pid (from java.lang.Object, the first class
+    a JVM defines, on), each once; JndiLookup names its jar and sha256."""
+    got = run_class_case(agent_path, fixtures, AGENT_LIBJVM_GLOB)
+    print("classes: %r match the JVM's class+load log" % got)
+
+
+def case_classes_late(agent_path, fixtures):
+    """With no libjvm.so known at start, the mapping pass after the JVM's
+    exec finds libjvm.so and attaches to it (by its host path, or through
+    /proc/<pid>/root for a container's), and the class loaded after that
+    (JndiLookup) is reported."""
+    got = run_class_case(agent_path, fixtures, "")
+    print("classes-late: %r reported after a late attach" % got)
+
+
+def net_of(agent, pid, kind):
+    return agent.matching(lambda e: e["type"] == "net" and
+                          e.get("pid") == pid and e["kind"] == kind)
+
+
+SERVER = """
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True)
+c, peer = s.accept(); print(peer[1], flush=True)
+sys.stdin.readline(); c.close(); s.close()
+"""
+CLIENT = """
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print(c.getsockname()[1], flush=True); sys.stdin.readline()
+"""
+
+
+def case_net(agent_path, fixtures):
+    """A loopback server and client, both started after the agent: the
+    server's LISTEN and ACCEPT and the client's CONNECT are reported once
+    each, with the ports the sockets themselves report, then the
+    listener's CLOSE; and no syscall tracepoint is attached."""
+    agent = Agent(agent_path)
+    srv = subprocess.Popen(["python3", "-c", SERVER], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    port = int(srv.stdout.readline())
+    cli = subprocess.Popen(["python3", "-c", CLIENT, str(port)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True)
+    try:
+        cport = int(cli.stdout.readline())
+        check(agent, int(srv.stdout.readline()) == cport, "peer port")
+        listen = agent.wait_for("LISTEN", lambda e: e["type"] == "net" and
+                                e.get("pid") == srv.pid and
+                                e["kind"] == "LISTEN")[0]
+        check(agent, listen["local_port"] == port and
+              listen["local_addr"] == "127.0.0.1", "listen %r" % listen)
+        conn = agent.wait_for("CONNECT", lambda e: e["type"] == "net" and
+                              e.get("pid") == cli.pid and
+                              e["kind"] == "CONNECT")[0]
+        check(agent, (conn["local_port"], conn["remote_port"],
+                      conn["remote_addr"]) == (cport, port, "127.0.0.1"),
+              "connect %r" % conn)
+        acc = agent.wait_for("ACCEPT", lambda e: e["type"] == "net" and
+                             e.get("pid") == srv.pid and
+                             e["kind"] == "ACCEPT")[0]
+        check(agent, (acc["local_port"], acc["remote_port"]) ==
+              (port, cport), "accept %r" % acc)
+        srv.stdin.write("\n")
+        srv.stdin.flush()
+        srv.wait(10)
+        agent.wait_for("CLOSE of the listener", lambda e: e["type"] == "net"
+                       and e.get("pid") == srv.pid and e["kind"] == "CLOSE"
+                       and e["local_port"] == port)
+        for pid, kind in ((srv.pid, "LISTEN"), (srv.pid, "ACCEPT"),
+                          (cli.pid, "CONNECT")):
+            n = len(net_of(agent, pid, kind))
+            check(agent, n == 1, "%s of %d reported %d times" %
+                  (kind, pid, n))
+        perf = subprocess.run(["bpftool", "perf", "list"],
+                              capture_output=True, text=True).stdout
+        ours = [l for l in perf.splitlines()
+                if l.startswith("pid %d " % agent.proc.pid)]
+        check(agent, any("inet_sock_set_state" in l for l in ours),
+              "bpftool perf list does not show our tracepoint: %r" % ours)
+        check(agent, not any("sys_enter" in l or "sys_exit" in l
+                             for l in ours),
+              "a syscall tracepoint is attached: %r" % ours)
+        agent.stop()
+    finally:
+        for p in (srv, cli):
+            p.kill()
+            p.wait()
+    print("net: listen %d, connect from %d, accept checked" % (port, cport))
+
+
+CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_SYS_ADMIN = 2, 19, 21
+CAP_PERFMON, CAP_BPF = 38, 39
+STRICT_CAPS = (1 << CAP_DAC_READ_SEARCH | 1 << CAP_SYS_PTRACE |
+               1 << CAP_PERFMON | 1 << CAP_BPF)
+
+
+def proc_status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def check_caps(agent, want):
+    st = proc_status(agent.proc.pid)
+    for key in ("CapEff", "CapPrm", "CapBnd"):
+        check(agent, int(st[key], 16) == want, "%s is %s, expected %x" %
+              (key, st[key], want))
+    check(agent, int(st["CapInh"], 16) == 0 and int(st["CapAmb"], 16) == 0,
+          "inheritable or ambient capabilities left")
+    check(agent, st["NoNewPrivs"] == "1", "no_new_privs not set")
+
+
+def case_caps(agent_path, fixtures):
+    """After loading, the agent keeps exactly CAP_BPF, CAP_PERFMON,
+    CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (late JVM attach off), and with
+    them still reports and hashes a jar that only its owner, another user,
+    can read, held by that user's process."""
+    tmp = "/tmp/px-caps-%d" % os.getpid()
+    os.makedirs(tmp, exist_ok=True)
+    os.chmod(tmp, 0o755)
+    held = os.path.join(tmp, "held.jar")
+    with open(os.path.join(fixtures, JAR_REL), "rb") as src, \
+            open(held, "wb") as dst:
+        dst.write(src.read())
+    os.chown(held, 65534, 65534)
+    os.chmod(held, 0o600)
+    cfg = os.path.join(tmp, "agent.yaml")
+    with open(cfg, "w") as f:
+        f.write("agent:\n  jvm_late_attach: false\n")
+    holder = None
+    try:
+        agent = Agent(agent_path, "--config", cfg)
+        check(agent, any("capabilities dropped" in l for l in agent.stderr),
+              "no drop logged")
+        check_caps(agent, STRICT_CAPS)
+        holder = subprocess.Popen(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             "/bin/bash", "-c", 'exec sleep 30 3<"$0"', held])
+        ev = agent.wait_for("the jar of user 65534", lambda e:
+                            is_open_file(e) and e["pid"] == holder.pid,
+                            timeout=10)[0]
+        check(agent, ev["path"] == held, "path %r" % ev["path"])
+        check(agent, ev["sha256"] == sha256_of(held),
+              "sha256 %r (error %r)" % (ev["sha256"], ev["error"]))
+        maps = agent.wait_for("the holder's mappings", lambda e:
+                              e["type"] == "artifact" and
+                              e["kind"] == "MAPPED" and
+                              e["pid"] == holder.pid, timeout=10)
+        check(agent, all(m["sha256"] for m in maps), "mapping not hashed")
+        agent.stop()
+    finally:
+        if holder:
+            holder.kill()
+            holder.wait()
+        for name in ("held.jar", "agent.yaml"):
+            os.unlink(os.path.join(tmp, name))
+        os.rmdir(tmp)
+    print("caps: %x kept; a 0600 jar of uid 65534 hashed" % STRICT_CAPS)
+
+
+def case_config_error(agent_path, fixtures):
+    """A bad configuration stops the agent with exit 2 and a message that
+    names the key, before any program is loaded."""
+    bad = [("agent:\n  ringbuf_bytes: 5000\n", "agent.ringbuf_bytes"),
+           ("agent:\n  jvm_watch_classes: %s\n" % ("a." * 80 + "B"),
+            "agent.jvm_watch_classes"),
+           ("agent:\n  tls_ca: /nonexistent/ca.pem\n", "agent.tls_ca"),
+           ("agent:\n  net: maybe\n", "agent.net")]
+    cfg = "/tmp/px-agent-bad-%d.yaml" % os.getpid()
+    try:
+        for text, key in bad:
+            with open(cfg, "w") as f:
+                f.write(text)
+            r = subprocess.run([agent_path, "--config", cfg],
+                               capture_output=True, text=True, timeout=20)
+            if r.returncode != 2 or key not in r.stderr or \
+                    "programs loaded" in r.stderr:
+                print("FAIL: %s: exit %d, stderr %r" % (key, r.returncode,
+                      r.stderr[-300:]), file=sys.stderr)
+                sys.exit(1)
+    finally:
+        os.unlink(cfg)
+    print("config-error: %d bad configs refused before loading" % len(bad))
+
+
+def cgroup2_root():
+    with open("/proc/mounts") as f:
+        for line in f:
+            parts = line.split()
+            if parts[2] == "cgroup2":
+                return parts[1]
+    print("FAIL: no cgroup2 file system mounted", file=sys.stderr)
+    sys.exit(1)
+
+
+def case_filter(agent_path, fixtures):
+    """In-kernel filters: a denied pid is left out of the start-up pass
+    (its exec and its jar) while its twin is reported, the agent's own
+    process is left out, and with a cgroup allow-list only the execs of
+    processes in that cgroup are reported."""
+    jar = os.path.realpath(os.path.join(fixtures, JAR_REL))
+    tag = "px-filter-%d" % os.getpid()
+    cg = os.path.join(cgroup2_root(), tag)
+    cfg = "/tmp/%s.yaml" % tag
+    holders = [subprocess.Popen(["/bin/bash", "-c", 'exec sleep 30 3<"$0"',
+                                 jar]) for _ in range(2)]
+    denied, kept = holders[0].pid, holders[1].pid
+    os.mkdir(cg)
+    time.sleep(0.3)
+    try:
+        with open(cfg, "w") as f:
+            f.write("agent:\n  deny_pids: %d\n" % denied)
+        agent = Agent(agent_path, "--config", cfg)
+        agent.wait_for("the kept holder's jar", lambda e: is_open_file(e)
+                       and e["pid"] == kept)
+        time.sleep(0.5)
+        check(agent, not agent.matching(lambda e: e.get("pid") == denied),
+              "events of the denied pid %d" % denied)
+        check(agent, not agent.matching(lambda e: e.get("pid") ==
+                                        agent.proc.pid),
+              "the agent reported itself")
+        agent.stop()
+
+        with open(cfg, "w") as f:
+            f.write("agent:\n  allow_cgroups: %s\n" % cg)
+        agent = Agent(agent_path, "--config", cfg)
+        marker = uuid.uuid4().hex
+        subprocess.run(["/bin/bash", "-c", 'echo $$ > "$0/cgroup.procs" && '
+                        'exec /bin/true "$1" in', cg, marker], check=True)
+        subprocess.run(["/bin/true", marker, "out"], check=True)
+        agent.wait_for("the exec inside the cgroup", lambda e:
+                       e["type"] == "exec" and e["argv"] == ["/bin/true",
+                                                             marker, "in"])
+        time.sleep(0.5)
+        check(agent, not agent.matching(lambda e: e["type"] == "exec" and
+                                        marker in e["argv"] and
+                                        "out" in e["argv"]),
+              "an exec outside the allowed cgroup was reported")
+        check(agent, not agent.matching(lambda e: e.get("pid") == kept),
+              "a process outside the allowed cgroup was reported")
+        agent.stop()
+    finally:
+        for h in holders:
+            h.kill()
+            h.wait()
+        os.unlink(cfg)
+        os.rmdir(cg)
+    print("filter: pid %d denied, pid %d kept, cgroup allow-list held" %
+          (denied, kept))
+
+
+SYS_MKDIR = 83     # x86_64
+
+
+def case_watch(agent_path, fixtures):
+    """A watch policy on one executable: the syscall tracepoint is attached
+    (only then: see the net case), a watched syscall made anywhere in that
+    executable's process tree (itself, a forked child, what they exec) is
+    reported once per process as a violation, and the same syscall
+    outside the tree is not."""
+    d = tempfile.mkdtemp(prefix="px-watch-")
+    shell = os.path.join(d, "watched-sh")
+    shutil.copy("/bin/bash", shell)
+    cfg = os.path.join(d, "agent.yaml")
+    with open(cfg, "w") as f:
+        f.write("agent:\n  watch_exe: %s\n  watch_syscalls: %d\n" %
+                (shell, SYS_MKDIR))
+    try:
+        agent = Agent(agent_path, "--config", cfg)
+        perf = subprocess.run(["bpftool", "perf", "list"],
+                              capture_output=True, text=True).stdout
+        check(agent, any(l.startswith("pid %d " % agent.proc.pid) and
+                         "sys_enter" in l for l in perf.splitlines()),
+              "the syscall tracepoint is not attached")
+        tree = subprocess.Popen(
+            [shell, "-c", 'mkdir "$0/a"; /bin/mkdir "$0/b"; echo $$', d],
+            stdout=subprocess.PIPE, text=True)
+        top = int(tree.stdout.read())
+        tree.wait()
+        subprocess.run(["/bin/mkdir", os.path.join(d, "c")], check=True)
+        vs = agent.wait_for("mkdir in the parent and in its child",
+                            lambda e: e["type"] == "violation" and
+                            e["rule"] == "syscall:%d" % SYS_MKDIR,
+                            count=2)
+        time.sleep(0.5)
+        vs = agent.matching(lambda e: e["type"] == "violation")
+        pids = sorted(v["pid"] for v in vs)
+        check(agent, len(set(pids)) == 2, "violations of pids %r" % pids)
+        for pid in pids:    # both mkdirs are children of the watched shell
+            x = agent.wait_for("exec of %d" % pid, lambda e:
+                               e["type"] == "exec" and e["pid"] == pid)[0]
+            check(agent, x["ppid"] == top and x["exe"].endswith("mkdir"),
+                  "violation by pid %d, not a mkdir child of %d: %r" %
+                  (pid, top, x))
+        for v in vs:
+            check(agent, v["policy"] == "watch:" + shell and
+                  v["action"] == "alert", "violation %r" % v)
+        agent.stop()
+    finally:
+        shutil.rmtree(d)
+    print("watch: mkdir of pids %r reported, none outside the tree" % pids)
+
+
+def case_budget(agent_path, fixtures):
+    """Hashing stays within the I/O budget: with 2 MiB/s and three fresh
+    copies of a 1.7 MB jar held open, the agent defers what does not fit
+    (and says so), then reports every jar, hashed, as the budget refills.
+    A cgroup allow-list keeps the rest of the host out of the budget."""
+    src = os.path.join(fixtures, JAR_REL)
+    tag = "px-budget-%d" % os.getpid()
+    cg = os.path.join(cgroup2_root(), tag)
+    d = tempfile.mkdtemp(prefix=tag)
+    jars = []
+    for i in range(3):
+        jars.append(os.path.join(d, "copy%d.jar" % i))
+        shutil.copy(src, jars[-1])
+    cfg = os.path.join(d, "agent.yaml")
+    with open(cfg, "w") as f:
+        f.write("agent:\n  allow_cgroups: %s\n  hash_rate_bytes: 2097152\n"
+                "  hash_burst_bytes: 2097152\n" % cg)
+    os.mkdir(cg)
+    holder = None
+    try:
+        agent = Agent(agent_path, "--config", cfg)
+        holder = subprocess.Popen(
+            ["/bin/bash", "-c", 'echo $$ > "$0/cgroup.procs" && '
+             'exec sleep 30 3<"$1" 4<"$2" 5<"$3"', cg, *jars])
+        evs = agent.wait_for("the three jars", lambda e: is_open_file(e) and
+                             e["pid"] == holder.pid, count=3, timeout=20)
+        check(agent, sorted(e["path"] for e in evs) == sorted(jars),
+              "jars %r" % [e["path"] for e in evs])
+        digest = sha256_of(src)
+        check(agent, all(e["sha256"] == digest for e in evs),
+              "a jar reported without its digest")
+        check(agent, any("wait for the I/O budget" in l
+                         for l in agent.stderr),
+              "nothing was deferred: the budget was not applied")
+        agent.stop()
+    finally:
+        if holder:
+            holder.kill()
+            holder.wait()
+        os.rmdir(cg)
+        shutil.rmtree(d)
+    print("budget: 3 jars reported within a 2 MiB/s budget")
 
 
 def case_unprivileged(agent_path, fixtures):
@@ -404,7 +909,10 @@ def main():
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("case", choices=["exec", "artifacts", "artifacts-proc",
                                      "snapshot", "resync", "jvm",
-                                     "unprivileged"])
+                                     "unprivileged", "mappings", "classes",
+                                     "classes-late", "net", "caps",
+                                     "config-error", "filter", "watch",
+                                     "budget"])
     a = ap.parse_args()
     jar = os.path.join(a.fixtures, JAR_REL)
     if not os.path.isfile(jar):
@@ -413,7 +921,11 @@ def main():
     {"exec": case_exec, "artifacts": case_artifacts,
      "artifacts-proc": case_artifacts_proc,
      "snapshot": case_snapshot, "resync": case_resync, "jvm": case_jvm,
-     "unprivileged": case_unprivileged}[a.case](a.agent, a.fixtures)
+     "unprivileged": case_unprivileged, "mappings": case_mappings,
+     "classes": case_classes, "classes-late": case_classes_late,
+     "net": case_net, "caps": case_caps,
+     "config-error": case_config_error, "filter": case_filter,
+     "watch": case_watch, "budget": case_budget}[a.case](a.agent, a.fixtures)
     print("1 passed, 0 failed")
 
 

@@ -137,7 +137,8 @@ START_TEST(batches_carry_the_agents_identity_and_its_events)
 	char err[256], target[64];
 	char *argv[] = { (char *)agent_path, (char *)"--collector", target,
 			 (char *)"--source-id", (char *)"agent:wire-test",
-			 (char *)"--log-level", (char *)"warn", NULL };
+			 (char *)"--log-level", (char *)"warn",
+			 (char *)"--spool-dir", (char *)"", NULL };
 
 	snprintf(w.marker, sizeof(w.marker), "px-wire-%d", (int)getpid());
 	ck_assert_int_eq(uv_loop_init(&w.loop), 0);

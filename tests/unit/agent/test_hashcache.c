@@ -243,6 +243,32 @@ START_TEST(the_oldest_entries_are_evicted_past_the_limit)
 }
 END_TEST
 
+START_TEST(shrinking_keeps_the_newest_and_says_what_must_be_read)
+{
+	struct agent_hashcache *hc = agent_hashcache_new(16, 0);
+	struct agent_hashcache_stats st;
+	struct agent_hash_key k[4];
+	char path[PATH_MAX], hex[65];
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/s%d.jar", dir, i);
+		write_file(path, i % 2 ? "odd" : "even one");
+		key_of(path, &k[i]);
+		ck_assert(agent_hashcache_needs_read(hc, &k[i]));
+		ck_assert_int_eq(agent_hashcache_get(hc, &k[i], "/", path,
+						     NULL, hex), 0);
+		ck_assert(!agent_hashcache_needs_read(hc, &k[i]));
+	}
+	ck_assert_uint_eq(agent_hashcache_shrink(hc, 1), 3);
+	agent_hashcache_get_stats(hc, &st);
+	ck_assert_uint_eq(st.entries, 1);
+	ck_assert(agent_hashcache_needs_read(hc, &k[0]));
+	ck_assert(!agent_hashcache_needs_read(hc, &k[3]));
+	ck_assert_uint_eq(agent_hashcache_shrink(hc, 5), 0);
+	agent_hashcache_free(hc);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent-hashcache");
@@ -258,6 +284,8 @@ int main(void)
 	tcase_add_test(tc, files_over_the_byte_limit_are_not_read);
 	tcase_add_test(tc, absolute_symlinks_resolve_inside_the_given_root);
 	tcase_add_test(tc, the_oldest_entries_are_evicted_past_the_limit);
+	tcase_add_test(tc,
+		shrinking_keeps_the_newest_and_says_what_must_be_read);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

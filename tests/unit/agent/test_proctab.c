@@ -141,6 +141,51 @@ START_TEST(an_artifact_is_marked_once_per_process)
 }
 END_TEST
 
+START_TEST(an_open_file_and_a_mapping_of_one_file_are_marked_apart)
+{
+	struct agent_proctab *t = agent_proctab_new(HOST, BOOT);
+	struct agent_proc *a = agent_proctab_upsert(t, 1, 1, NULL);
+
+	ck_assert(agent_proc_mark_loaded(a, AGENT_ART_OPEN, 8, 5));
+	ck_assert(!agent_proc_has_loaded(a, AGENT_ART_MAPPED, 8, 5));
+	ck_assert(agent_proc_mark_loaded(a, AGENT_ART_MAPPED, 8, 5));
+	ck_assert(agent_proc_has_loaded(a, AGENT_ART_MAPPED, 8, 5));
+	ck_assert(!agent_proc_mark_loaded(a, AGENT_ART_OPEN, 8, 5));
+	agent_proctab_free(t);
+}
+END_TEST
+
+START_TEST(a_full_table_refuses_new_processes_and_counts_them)
+{
+	struct agent_proctab *t = agent_proctab_new(HOST, BOOT);
+
+	agent_proctab_set_limit(t, 3);
+	for (uint32_t pid = 1; pid <= 3; pid++)
+		ck_assert_ptr_nonnull(agent_proctab_upsert(t, pid, pid, NULL));
+	ck_assert_ptr_null(agent_proctab_upsert(t, 4, 4, NULL));
+	ck_assert_ptr_null(agent_proctab_upsert(t, 5, 5, NULL));
+	/* Known processes, and pid reuse of a known slot, still work. */
+	ck_assert_ptr_nonnull(agent_proctab_upsert(t, 2, 2, NULL));
+	ck_assert_ptr_nonnull(agent_proctab_upsert(t, 3, 99, NULL));
+	ck_assert_uint_eq(agent_proctab_refused(t), 2);
+	ck_assert_uint_eq(agent_proctab_count(t), 3);
+	agent_proctab_free(t);
+}
+END_TEST
+
+START_TEST(artifacts_per_process_are_bounded)
+{
+	struct agent_proctab *t = agent_proctab_new(HOST, BOOT);
+	struct agent_proc *a = agent_proctab_upsert(t, 1, 1, NULL);
+
+	for (uint64_t ino = 0; ino < AGENT_MAX_ARTS_PER_PROC; ino++)
+		ck_assert(agent_proc_mark_artifact(a, 8, ino));
+	ck_assert(!agent_proc_mark_artifact(a, 8, AGENT_MAX_ARTS_PER_PROC));
+	ck_assert_uint_eq(a->n_arts, AGENT_MAX_ARTS_PER_PROC);
+	agent_proctab_free(t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent-proctab");
@@ -156,6 +201,10 @@ int main(void)
 	tcase_add_test(tc, sweep_forgets_processes_a_pass_did_not_see);
 	tcase_add_test(tc, the_table_grows_and_keeps_every_entry);
 	tcase_add_test(tc, an_artifact_is_marked_once_per_process);
+	tcase_add_test(tc,
+		an_open_file_and_a_mapping_of_one_file_are_marked_apart);
+	tcase_add_test(tc, a_full_table_refuses_new_processes_and_counts_them);
+	tcase_add_test(tc, artifacts_per_process_are_bounded);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

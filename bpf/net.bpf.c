@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
+/*
+ * TCP connects, accepts and listeners from the socket state tracepoint
+ * sock:inet_sock_set_state (4.16+), which fires on state changes only:
+ * nothing runs per send, receive or system call.
+ *
+ * A state change does not always happen in the owner's context: the
+ * handshake completes in softirq.  So the owner is noted where it is known
+ * (CLOSE -> SYN_SENT in connect(), -> LISTEN in listen()) and looked up
+ * when the connection is established: a connect by its socket, an accept
+ * by the listener's (family, port).  With SO_REUSEPORT the last process
+ * that listened on the port is named.  Listeners opened before the agent
+ * are unknown, and their accepts carry no process (tgid 0).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "events.h"
+#include "filter.bpf.h"
+#include "proc_ctx.bpf.h"
+
+#define PX_AF_INET 2
+#define PX_AF_INET6 10
+#define PX_IPPROTO_TCP 6
+#define PX_TCP_ESTABLISHED 1
+#define PX_TCP_SYN_SENT 2
+#define PX_TCP_SYN_RECV 3
+#define PX_TCP_CLOSE 7
+#define PX_TCP_LISTEN 10
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Sockets in SYN_SENT -> the process that called connect(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct px_proc_ctx);
+} connecting SEC(".maps");
+
+struct listen_key {
+	__u16 family;
+	__u16 port;
+	__u32 pad;
+};
+
+/* Listening (family, port) -> the process that called listen(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct listen_key);
+	__type(value, struct px_proc_ctx);
+} listeners SEC(".maps");
+
+/* Scratch context for the current task. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct px_proc_ctx);
+} ctx_buf SEC(".maps");
+
+static __always_inline struct px_proc_ctx *current_ctx(void)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct px_proc_ctx *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&ctx_buf, &zero);
+	if (!c || px_task_filtered(task))
+		return NULL;
+	fill_ctx(c, BPF_CORE_READ(task, group_leader));
+	return c;
+}
+
+static __always_inline void emit(struct trace_event_raw_inet_sock_set_state *a,
+				 __u32 kind, const struct px_proc_ctx *owner)
+{
+	struct px_net_event *ev;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count_drop();
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->hdr.type = PX_EV_NET;
+	ev->hdr.ts = bpf_ktime_get_ns();
+	if (owner)
+		ev->hdr.ctx = *owner;
+	ev->kind = kind;
+	ev->family = a->family;
+	ev->protocol = a->protocol;
+	/* The verifier refuses offset loads from a tracepoint context; the
+	 * arrays are copied with the helper instead. */
+	if (a->family == PX_AF_INET) {
+		bpf_probe_read_kernel(ev->saddr, 4, a->saddr);
+		bpf_probe_read_kernel(ev->daddr, 4, a->daddr);
+	} else {
+		bpf_probe_read_kernel(ev->saddr, 16, a->saddr_v6);
+		bpf_probe_read_kernel(ev->daddr, 16, a->daddr_v6);
+	}
+	ev->sport = a->sport;
+	ev->dport = a->dport;
+	bpf_ringbuf_submit(ev, rb_flags());
+}
+
+SEC("tp/sock/inet_sock_set_state")
+int px_sock_state(struct trace_event_raw_inet_sock_set_state *a)
+{
+	struct listen_key lk = {};
+	struct px_proc_ctx *c;
+	__u64 sk = (__u64)a->skaddr;
+	int from = a->oldstate, to = a->newstate;
+
+	if (a->protocol != PX_IPPROTO_TCP ||
+	    (a->family != PX_AF_INET && a->family != PX_AF_INET6))
+		return 0;
+	lk.family = a->family;
+	lk.port = a->sport;
+
+	if (to == PX_TCP_SYN_SENT) {
+		c = current_ctx();
+		if (c)
+			bpf_map_update_elem(&connecting, &sk, c, BPF_ANY);
+	} else if (from == PX_TCP_SYN_SENT) {
+		c = bpf_map_lookup_elem(&connecting, &sk);
+		if (c && to == PX_TCP_ESTABLISHED)
+			emit(a, PX_NET_CONNECT, c);
+		bpf_map_delete_elem(&connecting, &sk);
+	} else if (to == PX_TCP_ESTABLISHED && from == PX_TCP_SYN_RECV) {
+		emit(a, PX_NET_ACCEPT, bpf_map_lookup_elem(&listeners, &lk));
+	} else if (to == PX_TCP_LISTEN) {
+		c = current_ctx();
+		if (!c)
+			return 0;
+		bpf_map_update_elem(&listeners, &lk, c, BPF_ANY);
+		emit(a, PX_NET_LISTEN, c);
+	} else if (from == PX_TCP_LISTEN && to == PX_TCP_CLOSE) {
+		/* (LISTEN -> SYN_RECV is a new child socket, cloned from the
+		 * listener with its state.) */
+		emit(a, PX_NET_CLOSE, bpf_map_lookup_elem(&listeners, &lk));
+		bpf_map_delete_elem(&listeners, &lk);
+	}
+	return 0;
+}
