@@ -3,7 +3,8 @@
  * Offline advisories: OSV JSON documents (a directory tree of *.json, or a
  * zip of them as osv.dev publishes per ecosystem) imported into PostgreSQL,
  * and the stored package inventory re-evaluated against them without any
- * rescan.  Version ranges are compared with common/vercmp, per ecosystem.
+ * rescan.  Reading OSV and evaluating its ranges is common/osv (shared with
+ * the scanner), comparing versions with common/vercmp, per ecosystem.
  *
  * A match becomes a package finding with the advisory's CVE (source_id
  * "advisories") on every host holding that package version, correlated at
@@ -29,7 +30,8 @@ struct coll_adv_result {
 	long correlations;       /* correlations written */
 };
 
-/* Imports <path> (a directory or a .zip), then evaluates.  0, or -errno
+/* Imports <path> (a directory, a .json file or a .zip; see px_osv_load()),
+ * then evaluates.  0, or -errno
  * with the reason in <err>. */
 int coll_adv_import(PGconn *c, const char *path, struct coll_adv_result *r,
 		    char *err, size_t errlen);
@@ -40,8 +42,9 @@ int coll_adv_evaluate(PGconn *c, struct coll_adv_result *r, char *err,
 
 /*
  * Whether <version> is affected by one OSV affected[] entry: its "ranges"
- * array and "versions" array, as JSON text (either may be NULL).  <scheme>
- * is an enum px_ver_scheme for ECOSYSTEM ranges; SEMVER ranges use semver.
+ * array and "versions" array, as JSON text (either may be NULL), as stored
+ * by the import; px_osv_affects() decides.  <scheme> is an enum
+ * px_ver_scheme for ECOSYSTEM ranges; SEMVER ranges use semver.
  */
 bool coll_adv_affected(const char *version, const char *ranges_json,
 		       const char *versions_json, int scheme);

@@ -13,7 +13,7 @@ PKGS=(
 	libgrpc-dev libarchive-dev libpq-dev libssl-dev libyaml-dev
 	check postgresql postgresql-client openjdk-17-jdk-headless
 	libhyperscan-dev libext2fs-dev e2fsprogs libsqlite3-dev libyara-dev
-	libjson-c-dev libjansson-dev libh2o-dev
+	libjson-c-dev libh2o-dev
 	zip unzip procps iproute2 python3 openssl
 )
 

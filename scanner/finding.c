@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "osv.h"
+#include "osvmatch.h"
 
 static const char *const severity_names[] = {
 	[SCAN_SEV_NONE] = "none",

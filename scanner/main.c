@@ -25,7 +25,7 @@
 #include "host.h"
 #include "log.h"
 #include "malware.h"
-#include "osv.h"
+#include "osvmatch.h"
 #include "output.h"
 #include "secrets.h"
 #include "snapshot.h"

@@ -17,7 +17,7 @@
  * inventory parser by path (inventory.c, rpmdb.c), ELF shared objects
  * (elfso.c) or the archive reader, then the malware hashes (malware.c) and
  * the secrets and PII pass (secrets.c).  Package findings are matched
- * against OSV advisories (osv.c) as they are emitted; limits hit and
+ * against OSV advisories (osvmatch.c) as they are emitted; limits hit and
  * corrupt input become events (scan_event) as well as log lines.
  */
 #ifndef PX_SCAN_H

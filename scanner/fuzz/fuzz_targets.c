@@ -3,8 +3,9 @@
  * libFuzzer entry points, one per input parser; FUZZ_<NAME> picks which
  * this object is (see meson.build here).  Each feeds the fuzzer's bytes to
  * the same code the scanner runs: the archive walker (through a memfd, as
- * image files are), each inventory parser, the OSV loader and matcher, and
- * the secrets pass.  Findings go to a sink that drops them.
+ * image files are), each inventory parser, the OSV parser (common/osv.c)
+ * with the scanner's matcher and the collector's stored-ranges round trip,
+ * and the secrets pass.  Findings go to a sink that drops them.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "osv.h"
+#include "osvmatch.h"
 #include "scan.h"
 #include "secrets.h"
 
@@ -42,6 +44,28 @@ static __attribute__((unused)) void drop_hit(void *arg,
 {
 	(void)arg;
 	(void)h;
+}
+
+/* The collector's path: each affected entry's ranges stored as JSON,
+ * read back and evaluated. */
+static __attribute__((unused)) void osv_roundtrip(const uint8_t *data,
+						  size_t size)
+{
+	struct px_osv_record *rec;
+	size_t i;
+
+	if (px_osv_parse((const char *)data, size, &rec, NULL, 0))
+		return;
+	for (i = 0; i < rec->n_affected; i++) {
+		struct px_osv_affected a = { 0 };
+		char *text = px_osv_ranges_json(&rec->affected[i]);
+
+		if (text && !px_osv_affected_parse(text, NULL, &a))
+			px_osv_affects(&a, 0, "1.0", NULL, 0);
+		px_osv_affected_release(&a);
+		free(text);
+	}
+	px_osv_record_free(rec);
 }
 
 static void quiet(void)
@@ -107,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.version = "1:1.0-1";
 		osv_match(db, &f);
 		osv_db_free(db);
+		osv_roundtrip(data, size);
 	}
 #elif defined(FUZZ_ELF)
 	{

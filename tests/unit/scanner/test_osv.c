@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "osv.h"
+#include "osvmatch.h"
 #include "scan.h"
 
 static const char *const advisories[] = {

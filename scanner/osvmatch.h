@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Offline vulnerability matching against OSV advisories (JSON files as in
- * the osv.dev exports: a directory of *.json or a zip of them).  Every
- * package finding is matched by ecosystem and name against the affected
- * ranges, compared with px_vercmp (common/vercmp.h), the same code the
- * collector uses.
+ * the osv.dev exports: a directory of *.json or a zip of them).  Reading
+ * them and evaluating ranges is common/osv.h, the same code the collector
+ * uses; this module indexes the records in memory and matches every
+ * package finding against them by ecosystem and name.
  */
-#ifndef PX_SCAN_OSV_H
-#define PX_SCAN_OSV_H
+#ifndef PX_SCAN_OSVMATCH_H
+#define PX_SCAN_OSVMATCH_H
 
 #include <stddef.h>
 
@@ -15,8 +15,9 @@
 
 struct osv_db;
 
-/* Loads <path>: a directory (searched recursively) or a zip of OSV JSON
- * files.  NULL with the reason in <err>. */
+/* Loads <path>: a directory (searched recursively), one .json file or a
+ * zip of OSV JSON files (see px_osv_load()).  NULL with the reason in
+ * <err>. */
 struct osv_db *osv_db_load(const char *path, char *err, size_t errlen);
 void osv_db_free(struct osv_db *db);
 size_t osv_db_count(const struct osv_db *db);
