@@ -138,11 +138,26 @@ static void schedule_exec_passes(struct agent_ctx *ctx, uint32_t pid,
 	}
 }
 
+/* Owners of listeners older than the agent (or than a drop). */
+static void learn_listeners(struct agent *a)
+{
+	int rc = agent_probe_learn_listeners(a->ctx.probe);
+
+	if (rc == -ENOTSUP)
+		return;
+	if (rc < 0)
+		px_warn(MOD, "listener pass failed", "err=%s",
+			px_q(strerror(-rc)));
+	else
+		px_debug(MOD, "listener pass", "learnt=%d", rc);
+}
+
 /* Resync the process table, then look at every process's files. */
 static void full_pass(struct agent *a)
 {
 	agent_probe_consume(a->ctx.probe);
 	agent_lifecycle_resync(&a->ctx);
+	learn_listeners(a);
 	agent_artifacts_pass(&a->ctx, 0);
 	a->last_full_ns = px_mono_ns();
 	a->full_pass_wanted = false;
@@ -377,10 +392,11 @@ static struct px_client *start_client(struct agent *a)
 }
 
 /* Drains what is left and hands it to the collector, waiting a bounded
- * time for the acks. */
+ * time for the acks; what stays unacked goes to the spool, if any. */
 static void shutdown_flush(struct agent *a)
 {
 	uint64_t deadline = px_mono_ns() + SHUTDOWN_FLUSH_MS * 1000000ull;
+	int n;
 
 	if (!a->client) {
 		agent_emit_flush(a->ctx.emit);
@@ -389,8 +405,19 @@ static void shutdown_flush(struct agent *a)
 	while (agent_emit_flush(a->ctx.emit) == -ENOBUFS &&
 	       px_mono_ns() < deadline)
 		usleep(20000);
-	if (px_client_flush(a->client, SHUTDOWN_FLUSH_MS) < 0)
+	if (px_client_flush(a->client, SHUTDOWN_FLUSH_MS) == 0)
+		return;
+	if (!a->spool) {
 		px_warn(MOD, "collector did not ack everything before exit");
+		return;
+	}
+	n = agent_emit_take_back(a->ctx.emit);
+	if (n < 0)
+		px_warn(MOD, "unacked batches not spooled, lost", "err=%s",
+			px_q(strerror(-n)));
+	else
+		px_info(MOD, "unacked batches spooled for the next run",
+			"batches=%d", n);
 }
 
 /* The emitter and the tables; -ENOMEM when one could not be made. */

@@ -13,7 +13,9 @@
  * spool has been replayed, so the collector receives batches in the order
  * they were made.  A spooled batch leaves the spool only once the client
  * took it; from then on the client resends it until acked, and the
- * collector drops a resent one as a duplicate (by seq).
+ * collector drops a resent one as a duplicate (by seq).  At exit, the
+ * batches the client still holds unacked are taken back onto the spool
+ * (agent_emit_take_back), ahead of the ones spooled before them.
  */
 #include "emit.h"
 
@@ -196,6 +198,12 @@ static int replay(struct agent_emit *e)
 		}
 		b = parallax__v1__batch__unpack(NULL, len, data);
 		free(data);
+		/* A batch taken back from the client at an earlier exit still
+		 * names that run; the client stamps this one's. */
+		if (b && b->source) {
+			parallax__v1__source__free_unpacked(b->source, NULL);
+			b->source = NULL;
+		}
 		rc = b ? px_client_send(e->cfg.client, b, NULL) : -EBADMSG;
 		if (b)
 			parallax__v1__batch__free_unpacked(b, NULL);
@@ -238,6 +246,78 @@ int agent_emit_flush(struct agent_emit *e)
 		}
 	}
 	return 0;
+}
+
+struct take_back {
+	struct agent_emit *e;
+	uint64_t appended;
+};
+
+/* px_client_drain callback: one unacked batch onto the spool.  A batch
+ * the spool cannot take is lost either way, so the drain goes on. */
+static int spool_packed(const uint8_t *packed, size_t len, void *arg)
+{
+	struct take_back *tb = arg;
+	struct agent_emit *e = tb->e;
+	int rc = px_spool_append(e->cfg.spool, packed, len);
+
+	if (rc < 0) {
+		px_warn(MOD, "unacked batch not spooled, dropped", "err=%s",
+			px_q(strerror(-rc)));
+		e->st.spool_dropped++;
+		return 0;
+	}
+	tb->appended++;
+	e->st.spooled++;
+	e->st.spool_dropped += (uint64_t)rc;
+	return 0;
+}
+
+/* Moves the <n> oldest records behind the others, one at a time. */
+static void spool_rotate(struct agent_emit *e, uint64_t n)
+{
+	for (uint64_t i = 0; i < n && !px_spool_empty(e->cfg.spool); i++) {
+		void *data;
+		size_t len;
+		int rc = px_spool_peek(e->cfg.spool, &data, &len);
+
+		if (rc < 0) {		/* unreadable: dropped by the spool */
+			e->st.spool_dropped++;
+			continue;
+		}
+		px_spool_pop(e->cfg.spool);
+		rc = px_spool_append(e->cfg.spool, data, len);
+		free(data);
+		if (rc < 0) {
+			px_warn(MOD, "spooled batch lost while reordering",
+				"err=%s", px_q(strerror(-rc)));
+			e->st.spool_dropped++;
+		} else {
+			e->st.spool_dropped += (uint64_t)rc;
+		}
+	}
+}
+
+int agent_emit_take_back(struct agent_emit *e)
+{
+	struct take_back tb = { e, 0 };
+	struct px_spool_stats ss;
+	uint64_t newer;
+	int n;
+
+	if (!e->cfg.client || !e->cfg.spool)
+		return 0;
+	n = px_client_drain(e->cfg.client, spool_packed, &tb);
+	if (n <= 0)
+		return n;
+	/* What the spool held before is newer than what the client held
+	 * (batches go to the spool only once the client is full, and leave
+	 * it oldest first): move it behind, so the next run replays in the
+	 * order the batches were made. */
+	px_spool_get_stats(e->cfg.spool, &ss);
+	newer = ss.records > tb.appended ? ss.records - tb.appended : 0;
+	spool_rotate(e, newer);
+	return n;
 }
 
 void agent_emit_get_stats(const struct agent_emit *e,

@@ -92,6 +92,16 @@ void agent_emit_event(struct agent_emit *e, Parallax__V1__Event *ev);
  */
 int agent_emit_flush(struct agent_emit *e);
 
+/*
+ * At exit, with a client and a spool: stops the client and moves the
+ * batches it has not had acked onto the spool, ordered before the records
+ * already there, so that the next run replays them (as new batches of that
+ * run).  Returns how many were moved, or -errno.  The client may only be
+ * stopped after this.  Rewrites the spool's records once when it held
+ * any: shutdown I/O bounded by the spool's size.
+ */
+int agent_emit_take_back(struct agent_emit *e);
+
 void agent_emit_get_stats(const struct agent_emit *e,
 			  struct agent_emit_stats *st);
 

@@ -2,8 +2,10 @@
 /*
  * Network events: turns the socket state program's records (bpf/net.bpf.c)
  * into NetworkEvent messages.  The process is the one the kernel noted as
- * the socket's owner; an accept on a listener older than the agent has
- * none, and is only counted (net_unowned, in the health log line).
+ * the socket's owner.  Listeners older than the agent get theirs from the
+ * listener pass at start and on resync; an accept that still has none (a
+ * listener opened and accepted on between two passes while its LISTEN was
+ * lost) is only counted (net_unowned, in the health log line).
  */
 #include <inttypes.h>
 #include <stdlib.h>

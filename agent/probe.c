@@ -8,6 +8,7 @@
 #include "probe.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <stdarg.h>
@@ -310,6 +311,8 @@ static void load_net(struct agent_probe *p)
 	if (!rc)
 		rc = bpf_map__reuse_fd(p->net->maps.drops,
 				       bpf_map__fd(p->proc->maps.drops));
+	/* The listener iterator runs per pass, like the artifact ones. */
+	bpf_program__set_autoattach(p->net->progs.px_iter_listeners, false);
 	if (!rc)
 		rc = px_net__load(p->net);
 	if (!rc)
@@ -615,6 +618,29 @@ int agent_probe_iter_vmas(struct agent_probe *p, uint32_t pid,
 
 	return run_iter(p->vmas_prog, pid, sizeof(struct px_vma_rec),
 			each_vma, &cb);
+}
+
+/* Counts the listeners one pass learnt. */
+static void each_listener(void *ctx, const void *rec)
+{
+	const struct px_listen_rec *l = rec;
+	size_t *n = ctx;
+
+	px_debug(MOD, "listener owner learnt", "pid=%" PRIu32 " port=%u",
+		 l->tgid, (unsigned)l->port);
+	(*n)++;
+}
+
+int agent_probe_learn_listeners(struct agent_probe *p)
+{
+	size_t n = 0;
+	int rc;
+
+	if (!p->net)
+		return -ENOTSUP;
+	rc = run_iter(p->net->progs.px_iter_listeners, 0,
+		      sizeof(struct px_listen_rec), each_listener, &n);
+	return rc < 0 ? rc : (int)n;
 }
 
 static void forget(struct agent_probe *p, uint32_t kind, uint32_t tgid,

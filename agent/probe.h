@@ -98,6 +98,13 @@ int agent_probe_iter_files(struct agent_probe *p, uint32_t pid,
 int agent_probe_iter_vmas(struct agent_probe *p, uint32_t pid,
 			  agent_probe_vma_fn fn, void *arg);
 
+/*
+ * Finds the owners of TCP listeners opened before the agent (or whose
+ * LISTEN the agent missed) so their accepts name a process.  Returns how
+ * many it learnt, -ENOTSUP without the socket state program, or -errno.
+ */
+int agent_probe_learn_listeners(struct agent_probe *p);
+
 /* Makes the kernel forget that it reported <rec>, so that the next pass
  * sends it again (for records user space could not use). */
 void agent_probe_forget_vma(struct agent_probe *p,

@@ -179,6 +179,16 @@ struct px_net_event {
 };
 
 /*
+ * One record of the listener iterator (bpf/net.bpf.c): a TCP listener open
+ * before the agent whose owner the kernel now knows.  Port in host order.
+ */
+struct px_listen_rec {
+	__u32 tgid;
+	__u16 family;
+	__u16 port;
+};
+
+/*
  * A watched syscall made by a process in the tree of the policy's exe
  * (the only syscall tracing the agent does, and only with such a policy).
  * Each (process, syscall) is reported once.

@@ -4,7 +4,9 @@
  * (deny) and by cgroup v2 id (deny, and optionally allow only).  The maps
  * are defined in each object and the agent makes the later objects reuse
  * the process object's, so one update applies everywhere.  A cgroup entry
- * matches the cgroup a process is in, not its descendants.  BPF side only.
+ * covers its whole subtree: the check walks from the process's cgroup up
+ * to the root (at most PX_CGROUP_DEPTH levels; an entry above that is not
+ * seen).  BPF side only.
  */
 #ifndef PX_FILTER_BPF_H
 #define PX_FILTER_BPF_H
@@ -33,20 +35,36 @@ struct {
 /* Set before load: only processes in allow_cgroups are reported. */
 const volatile bool px_allowlist = false;
 
-/* True when the process <tgid> in cgroup <cgid> is not to be reported. */
-static __always_inline bool px_filtered(__u32 tgid, __u64 cgid)
+#define PX_CGROUP_DEPTH 16
+
+/*
+ * True when the process <tgid> in cgroup <cg> is not to be reported: a
+ * denied pid, a denied cgroup at or above <cg>, or with the allow-list no
+ * allowed cgroup at or above <cg>.  A cgroup's parent is reached through
+ * its css ("self", the first member, so the pointers are the same).
+ */
+static __always_inline bool px_filtered(__u32 tgid, struct cgroup *cg)
 {
+	bool allowed = !px_allowlist;
+
 	if (bpf_map_lookup_elem(&deny_pids, &tgid))
 		return true;
-	if (bpf_map_lookup_elem(&deny_cgroups, &cgid))
-		return true;
-	return px_allowlist && !bpf_map_lookup_elem(&allow_cgroups, &cgid);
+	for (int i = 0; i < PX_CGROUP_DEPTH && cg; i++) {
+		__u64 id = BPF_CORE_READ(cg, kn, id);
+
+		if (bpf_map_lookup_elem(&deny_cgroups, &id))
+			return true;
+		if (!allowed && bpf_map_lookup_elem(&allow_cgroups, &id))
+			allowed = true;
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+	}
+	return !allowed;
 }
 
 static __always_inline bool px_task_filtered(struct task_struct *t)
 {
 	return px_filtered(BPF_CORE_READ(t, tgid),
-			   BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id));
+			   BPF_CORE_READ(t, cgroups, dfl_cgrp));
 }
 
 #endif

@@ -10,7 +10,8 @@
  * when the connection is established: a connect by its socket, an accept
  * by the listener's (family, port).  With SO_REUSEPORT the last process
  * that listened on the port is named.  Listeners opened before the agent
- * are unknown, and their accepts carry no process (tgid 0).
+ * are learnt by a task_file iterator (px_iter_listeners below) that user
+ * space runs at start and on every resync.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -29,6 +30,8 @@
 #define PX_TCP_SYN_RECV 3
 #define PX_TCP_CLOSE 7
 #define PX_TCP_LISTEN 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -144,5 +147,56 @@ int px_sock_state(struct trace_event_raw_inet_sock_set_state *a)
 		emit(a, PX_NET_CLOSE, bpf_map_lookup_elem(&listeners, &lk));
 		bpf_map_delete_elem(&listeners, &lk);
 	}
+	return 0;
+}
+
+/*
+ * Listeners that were open before the agent: for every socket file of a
+ * thread-group leader that is a TCP socket in LISTEN, note the holder as
+ * the owner of its (family, port), unless the LISTEN hook already named
+ * one.  A socket shared by several processes (forked workers) goes to the
+ * first one iterated.  Each listener learnt is written out as a
+ * px_listen_rec, for user space to count.
+ */
+SEC("iter/task_file")
+int px_iter_listeners(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct listen_key lk = {};
+	struct px_listen_rec rec = {};
+	struct px_proc_ctx *c;
+	struct socket *sock;
+	struct inode *ino;
+	struct sock *sk;
+	__u32 zero = 0;
+
+	if (!task || !file || task->pid != task->tgid)
+		return 0;
+	ino = file->f_inode;
+	if (!ino || (BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	/* A socket file's private_data is its struct socket. */
+	sock = (struct socket *)BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_state) != PX_TCP_LISTEN ||
+	    BPF_CORE_READ(sk, sk_protocol) != PX_IPPROTO_TCP)
+		return 0;
+	lk.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (lk.family != PX_AF_INET && lk.family != PX_AF_INET6)
+		return 0;
+	lk.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (px_task_filtered(task) || bpf_map_lookup_elem(&listeners, &lk))
+		return 0;
+	c = bpf_map_lookup_elem(&ctx_buf, &zero);
+	if (!c)
+		return 0;
+	fill_ctx(c, task);
+	if (bpf_map_update_elem(&listeners, &lk, c, BPF_NOEXIST))
+		return 0;
+	rec.tgid = c->tgid;
+	rec.family = lk.family;
+	rec.port = lk.port;
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }

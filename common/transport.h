@@ -78,8 +78,23 @@ int px_client_flush(struct px_client *c, int timeout_ms);
 
 void px_client_get_stats(struct px_client *c, struct px_client_stats *st);
 
+/*
+ * Stops the client thread (no more sending; px_client_send then returns
+ * -ESHUTDOWN) and hands each batch not yet acked to <fn>, oldest first, as
+ * the packed Parallax__V1__Batch that was queued (source and seq stamped),
+ * e.g. to keep it on disk for the next run.  A batch leaves the client once
+ * <fn> returns 0; when <fn> returns a negative errno the drain stops there
+ * and returns it, the rest staying with the client.  Returns the number of
+ * batches handed over.  A batch the collector committed but whose ack was
+ * still in flight is handed over too.  Call px_client_stop() afterwards.
+ */
+int px_client_drain(struct px_client *c,
+		    int (*fn)(const uint8_t *packed, size_t len, void *arg),
+		    void *arg);
+
 /* Stops the thread and frees the client; unacked batches are discarded, so
- * call px_client_flush() first when they matter.  Accepts NULL. */
+ * call px_client_flush() or px_client_drain() first when they matter.
+ * Accepts NULL. */
 void px_client_stop(struct px_client *c);
 
 /* ---- server ---------------------------------------------------------- */

@@ -85,6 +85,7 @@ struct px_client {
 	struct call *cur;		/* NULL while disconnected */
 	uint64_t next_seq;
 	bool stopping;
+	bool joined;			/* the thread is gone (drain or stop) */
 	bool logged_down;		/* one warning per outage */
 	struct px_client_stats st;
 };
@@ -576,11 +577,11 @@ void px_client_get_stats(struct px_client *c, struct px_client_stats *st)
 	pthread_mutex_unlock(&c->mu);
 }
 
-void px_client_stop(struct px_client *c)
+/* Ends the client thread (once); after it, send returns -ESHUTDOWN and
+ * the pending list belongs to the caller alone. */
+static void join_thread(struct px_client *c)
 {
-	grpc_event ev;
-
-	if (c == NULL)
+	if (c->joined)
 		return;
 	pthread_mutex_lock(&c->mu);
 	c->stopping = true;
@@ -589,6 +590,48 @@ void px_client_stop(struct px_client *c)
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->thread, NULL);
+	c->joined = true;
+}
+
+int px_client_drain(struct px_client *c,
+		    int (*fn)(const uint8_t *packed, size_t len, void *arg),
+		    void *arg)
+{
+	int n = 0, rc;
+
+	join_thread(c);
+	/* Only this caller changes the list now; the lock keeps the stats
+	 * coherent for px_client_get_stats() on other threads. */
+	while (c->head != NULL) {
+		struct pending *p = c->head;
+
+		rc = fn(GRPC_SLICE_START_PTR(p->payload),
+			GRPC_SLICE_LENGTH(p->payload), arg);
+		if (rc < 0)
+			return rc;
+		pthread_mutex_lock(&c->mu);
+		c->head = p->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		if (c->cursor == p)
+			c->cursor = p->next;
+		c->st.pending--;
+		c->st.pending_bytes -= GRPC_SLICE_LENGTH(p->payload);
+		pthread_mutex_unlock(&c->mu);
+		grpc_slice_unref(p->payload);
+		free(p);
+		n++;
+	}
+	return n;
+}
+
+void px_client_stop(struct px_client *c)
+{
+	grpc_event ev;
+
+	if (c == NULL)
+		return;
+	join_thread(c);
 
 	while (c->head != NULL) {
 		struct pending *p = c->head;

@@ -9,8 +9,9 @@ fails with the agent's own message; it is never skipped.
 
 usage: test_agent.py --agent PATH --fixtures DIR CASE
 CASE: exec | artifacts | artifacts-proc | snapshot | resync | jvm |
-      unprivileged | mappings | classes | classes-late | net | caps |
-      config-error | filter | watch | budget
+      unprivileged | mappings | classes | classes-late | net |
+      net-old-listener | caps | config-error | filter | filter-subtree |
+      watch | budget
 """
 
 import argparse
@@ -623,6 +624,41 @@ def case_net(agent_path, fixtures):
     print("net: listen %d, connect from %d, accept checked" % (port, cport))
 
 
+def case_net_old_listener(agent_path, fixtures):
+    """A loopback server that listens before the agent starts, and a
+    client that connects after: the agent learns the listener's owner at
+    start, so the ACCEPT names the server's pid (not only counted)."""
+    srv = subprocess.Popen(["python3", "-c", SERVER], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    port = int(srv.stdout.readline())
+    cli = None
+    try:
+        agent = Agent(agent_path)
+        cli = subprocess.Popen(["python3", "-c", CLIENT, str(port)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+        cport = int(cli.stdout.readline())
+        check(agent, int(srv.stdout.readline()) == cport, "peer port")
+        acc = agent.wait_for("ACCEPT", lambda e: e["type"] == "net" and
+                             e["kind"] == "ACCEPT" and
+                             e["local_port"] == port)
+        check(agent, len(acc) == 1 and acc[0].get("pid") == srv.pid and
+              acc[0]["remote_port"] == cport,
+              "accept %r, want pid %d" % (acc, srv.pid))
+        check(agent, not agent.matching(lambda e: e["type"] == "net" and
+                                        e["kind"] == "LISTEN" and
+                                        e["local_port"] == port),
+              "a LISTEN reported for a listener older than the agent")
+        agent.stop()
+    finally:
+        for p in (srv, cli):
+            if p:
+                p.kill()
+                p.wait()
+    print("net-old-listener: accept on %d from %d names pid %d" %
+          (port, cport, srv.pid))
+
+
 CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_SYS_ADMIN = 2, 19, 21
 CAP_PERFMON, CAP_BPF = 38, 39
 STRICT_CAPS = (1 << CAP_DAC_READ_SEARCH | 1 << CAP_SYS_PTRACE |
@@ -787,6 +823,62 @@ def case_filter(agent_path, fixtures):
           (denied, kept))
 
 
+def exec_in_cgroup(cg, *argv):
+    """Runs argv in cgroup directory <cg> (moved there before the exec)."""
+    subprocess.run(["/bin/bash", "-c", 'echo $$ > "$0/cgroup.procs" && '
+                    'exec "$@"', cg, *argv], check=True)
+
+
+def case_filter_subtree(agent_path, fixtures):
+    """A cgroup filter covers the cgroup's whole subtree: with the parent
+    on the allow-list an exec in its child cgroup is reported and one
+    outside is not; with the parent on the deny-list an exec in the child
+    is left out and one outside is reported."""
+    tag = "px-subtree-%d" % os.getpid()
+    parent = os.path.join(cgroup2_root(), tag)
+    child = os.path.join(parent, "child", "grandchild")
+    cfg = "/tmp/%s.yaml" % tag
+    os.makedirs(child)
+    try:
+        marker = uuid.uuid4().hex
+        with open(cfg, "w") as f:
+            f.write("agent:\n  allow_cgroups: %s\n" % parent)
+        agent = Agent(agent_path, "--config", cfg)
+        subprocess.run(["/bin/true", marker, "out"], check=True)
+        exec_in_cgroup(child, "/bin/true", marker, "in")
+        agent.wait_for("the exec in the allowed cgroup's grandchild",
+                       lambda e: e["type"] == "exec" and
+                       e["argv"] == ["/bin/true", marker, "in"])
+        time.sleep(0.5)
+        check(agent, not agent.matching(lambda e: e["type"] == "exec" and
+                                        e["argv"] == ["/bin/true", marker,
+                                                      "out"]),
+              "an exec outside the allowed subtree was reported")
+        agent.stop()
+
+        marker = uuid.uuid4().hex
+        with open(cfg, "w") as f:
+            f.write("agent:\n  deny_cgroups: %s\n" % parent)
+        agent = Agent(agent_path, "--config", cfg)
+        exec_in_cgroup(child, "/bin/true", marker, "in")
+        subprocess.run(["/bin/true", marker, "out"], check=True)
+        agent.wait_for("the exec outside the denied subtree",
+                       lambda e: e["type"] == "exec" and
+                       e["argv"] == ["/bin/true", marker, "out"])
+        time.sleep(0.5)
+        check(agent, not agent.matching(lambda e: e["type"] == "exec" and
+                                        e["argv"] == ["/bin/true", marker,
+                                                      "in"]),
+              "an exec in the denied cgroup's grandchild was reported")
+        agent.stop()
+    finally:
+        os.unlink(cfg)
+        os.rmdir(child)
+        os.rmdir(os.path.dirname(child))
+        os.rmdir(parent)
+    print("filter-subtree: allow and deny of %s cover its grandchild" % tag)
+
+
 SYS_MKDIR = 83     # x86_64
 
 
@@ -910,9 +1002,10 @@ def main():
     ap.add_argument("case", choices=["exec", "artifacts", "artifacts-proc",
                                      "snapshot", "resync", "jvm",
                                      "unprivileged", "mappings", "classes",
-                                     "classes-late", "net", "caps",
-                                     "config-error", "filter", "watch",
-                                     "budget"])
+                                     "classes-late", "net",
+                                     "net-old-listener", "caps",
+                                     "config-error", "filter",
+                                     "filter-subtree", "watch", "budget"])
     a = ap.parse_args()
     jar = os.path.join(a.fixtures, JAR_REL)
     if not os.path.isfile(jar):
@@ -923,8 +1016,9 @@ def main():
      "snapshot": case_snapshot, "resync": case_resync, "jvm": case_jvm,
      "unprivileged": case_unprivileged, "mappings": case_mappings,
      "classes": case_classes, "classes-late": case_classes_late,
-     "net": case_net, "caps": case_caps,
-     "config-error": case_config_error, "filter": case_filter,
+     "net": case_net, "net-old-listener": case_net_old_listener,
+     "caps": case_caps, "config-error": case_config_error,
+     "filter": case_filter, "filter-subtree": case_filter_subtree,
      "watch": case_watch, "budget": case_budget}[a.case](a.agent, a.fixtures)
     print("1 passed, 0 failed")
 

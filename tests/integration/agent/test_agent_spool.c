@@ -11,6 +11,13 @@
  *   AgentHealth.spool_dropped; what arrives still arrives once and in
  *   order.  (Which execs survive depends on what else the host runs
  *   meanwhile: the agent sees every process, so that is not asserted.)
+ * - An agent stopped while the collector is away keeps the batches its
+ *   client held unacked (they go to the spool at exit), and the next run
+ *   delivers them with the rest: every exec still arrives exactly once,
+ *   and in the order of the workload.
+ *
+ * Like the collector, the stand-in deduplicates per (source, boot_id): a
+ * new run of the agent numbers its batches from 1 again.
  */
 #include <check.h>
 #include <dirent.h>
@@ -34,7 +41,9 @@
 
 static const char *agent_path;
 
-enum phase { PH_CONNECT, PH_AWAY, PH_BACK, PH_STOPPING };
+enum phase { PH_CONNECT, PH_AWAY, PH_RESTARTING, PH_BACK, PH_STOPPING };
+
+#define MAX_BOOTS 4
 
 struct spool_run {
 	uv_loop_t loop;
@@ -45,9 +54,18 @@ struct spool_run {
 	int n_execs;
 	char marker[64];
 	char spool_dir[64];
+	char target[64];
+	char cfg_path[64];
+	bool restart;			/* stop the agent while away */
 	enum phase phase;
 	uint64_t started_ns, away_ns;
-	uint64_t hwm, accepted, duplicates;
+	char boots[MAX_BOOTS][40];	/* boot_ids seen, with their hwm */
+	uint64_t hwms[MAX_BOOTS];
+	size_t n_boots;
+	uint64_t accepted, duplicates;
+	int newest;			/* highest exec index arrived, -1 */
+	int out_of_order;		/* execs that came after a later one */
+	size_t files_at_stop, files_after_stop;
 	unsigned seen[MAX_EXECS];
 	uint64_t spool_dropped;		/* largest AgentHealth value seen */
 	size_t max_spooled_files;
@@ -80,25 +98,50 @@ static void count_batch(struct spool_run *r, const Parallax__V1__Batch *b)
 			problem(r, "exec index out of range");
 		else if (++r->seen[idx] > 1)
 			problem(r, "an exec arrived twice");
+		/* The workload runs one exec after the other. */
+		if (idx < r->newest)
+			r->out_of_order++;
+		else
+			r->newest = idx;
 	}
 }
 
-/* The collector's rule: a batch at or below the high-water mark is a
- * duplicate; one above it must be the next number. */
+/* The high-water mark of the run (boot_id) that sent <b>. */
+static uint64_t *hwm_of(struct spool_run *r, const Parallax__V1__Batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_boots; i++)
+		if (!strcmp(r->boots[i], b->source->boot_id))
+			return &r->hwms[i];
+	if (i == MAX_BOOTS) {
+		problem(r, "too many agent runs");
+		i = 0;
+	} else {
+		snprintf(r->boots[i], sizeof(r->boots[i]), "%s",
+			 b->source->boot_id);
+		r->n_boots++;
+	}
+	return &r->hwms[i];
+}
+
+/* The collector's rule, per run: a batch at or below the run's
+ * high-water mark is a duplicate; one above it must be the next number. */
 static void on_batch(struct px_inbatch *ib, void *arg)
 {
 	struct spool_run *r = arg;
 	const Parallax__V1__Batch *b = ib->batch;
+	uint64_t *hwm = hwm_of(r, b);
 
-	if (b->seq <= r->hwm) {
+	if (b->seq <= *hwm) {
 		r->duplicates++;
 		px_inbatch_ack(ib, PARALLAX__V1__ACK_STATUS__ACK_STATUS_DUPLICATE,
 			       NULL);
 		return;
 	}
-	if (b->seq != r->hwm + 1)
+	if (b->seq != *hwm + 1)
 		problem(r, "a batch number was skipped");
-	r->hwm = b->seq;
+	*hwm = b->seq;
 	r->accepted++;
 	count_batch(r, b);
 	px_inbatch_ack(ib, PARALLAX__V1__ACK_STATUS__ACK_STATUS_COMMITTED,
@@ -157,6 +200,33 @@ static bool all_arrived(const struct spool_run *r)
 	return true;
 }
 
+static void spawn_agent(struct spool_run *r)
+{
+	char *argv[] = { (char *)agent_path, (char *)"--collector", r->target,
+			 (char *)"--source-id", (char *)"agent:spool-test",
+			 (char *)"--spool-dir", r->spool_dir,
+			 (char *)"--config", r->cfg_path,
+			 (char *)"--log-level", (char *)"warn", NULL };
+
+	ck_assert_int_eq(posix_spawn(&r->agent, agent_path, NULL, NULL, argv,
+				     NULL), 0);
+}
+
+/* The first agent exited while the collector was away: it must have
+ * added the client's unacked batches to the spool.  The collector comes
+ * back and a new agent replays the spool. */
+static void restart(struct spool_run *r, int status)
+{
+	r->files_after_stop = spooled_files(r->spool_dir);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		problem(r, "the first agent did not exit 0 after SIGTERM");
+	if (r->files_after_stop <= r->files_at_stop)
+		problem(r, "the first agent spooled nothing at exit");
+	r->srv = start_server(r, r->port);
+	spawn_agent(r);
+	r->phase = PH_BACK;
+}
+
 static void stop_agent(struct spool_run *r)
 {
 	kill(r->agent, SIGTERM);
@@ -202,6 +272,12 @@ static void on_tick(uv_timer_t *t)
 	case PH_AWAY:
 		if (now - r->away_ns < AWAY_NS || !files)
 			break;
+		if (r->restart) {
+			r->files_at_stop = files;
+			kill(r->agent, SIGTERM);
+			r->phase = PH_RESTARTING;
+			break;
+		}
 		r->srv = start_server(r, r->port);
 		r->phase = PH_BACK;
 		break;
@@ -211,10 +287,15 @@ static void on_tick(uv_timer_t *t)
 		if (!files && (r->spool_dropped || all_arrived(r)))
 			stop_agent(r);
 		break;
+	case PH_RESTARTING:
 	case PH_STOPPING:
 		break;
 	}
 	if (waitpid(r->agent, &st, WNOHANG) == r->agent) {
+		if (r->phase == PH_RESTARTING) {
+			restart(r, st);
+			return;
+		}
 		r->agent_status = st;
 		px_server_stop(r->srv);
 		r->srv = NULL;
@@ -225,19 +306,15 @@ static void on_tick(uv_timer_t *t)
 /* Runs the agent with <spool_max> and <n> execs while the server is away. */
 static void run(struct spool_run *r, const char *spool_max, int n)
 {
-	char target[64], cfg_path[64];
-	char *argv[] = { (char *)agent_path, (char *)"--collector", target,
-			 (char *)"--source-id", (char *)"agent:spool-test",
-			 (char *)"--spool-dir", r->spool_dir,
-			 (char *)"--config", cfg_path,
-			 (char *)"--log-level", (char *)"warn", NULL };
+	char *cfg_path = r->cfg_path;
 	FILE *f;
 
 	r->n_execs = n;
+	r->newest = -1;
 	snprintf(r->marker, sizeof(r->marker), "px-spool-%d", (int)getpid());
 	snprintf(r->spool_dir, sizeof(r->spool_dir), "/tmp/px-spool-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(r->spool_dir));
-	snprintf(cfg_path, sizeof(cfg_path), "%s.yaml", r->spool_dir);
+	snprintf(cfg_path, sizeof(r->cfg_path), "%s.yaml", r->spool_dir);
 	f = fopen(cfg_path, "w");
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "agent:\n  spool_max_bytes: %s\n"
@@ -250,9 +327,8 @@ static void run(struct spool_run *r, const char *spool_max, int n)
 	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
 	r->srv = start_server(r, 0);
 	r->port = px_server_port(r->srv);
-	snprintf(target, sizeof(target), "127.0.0.1:%d", r->port);
-	ck_assert_int_eq(posix_spawn(&r->agent, agent_path, NULL, NULL, argv,
-				     NULL), 0);
+	snprintf(r->target, sizeof(r->target), "127.0.0.1:%d", r->port);
+	spawn_agent(r);
 	r->started_ns = px_mono_ns();
 	uv_timer_init(&r->loop, &r->tick);
 	r->tick.data = r;
@@ -308,6 +384,29 @@ START_TEST(past_the_bound_the_oldest_are_dropped_and_counted)
 }
 END_TEST
 
+START_TEST(an_agent_stopped_while_away_loses_nothing_it_held)
+{
+	struct spool_run *r = calloc(1, sizeof(*r));
+	int got = 0;
+
+	ck_assert_ptr_nonnull(r);
+	r->restart = true;
+	run(r, "268435456", 60);
+	for (int i = 0; i < r->n_execs; i++)
+		got += r->seen[i] == 1;
+	fprintf(stderr, "spool restart: accepted=%llu duplicates=%llu runs=%zu spooled_files at stop=%zu after=%zu execs=%d/%d out_of_order=%d\n",
+		(unsigned long long)r->accepted,
+		(unsigned long long)r->duplicates, r->n_boots,
+		r->files_at_stop, r->files_after_stop, got, r->n_execs,
+		r->out_of_order);
+	ck_assert_uint_eq(r->n_boots, 2);
+	ck_assert_int_eq(got, r->n_execs);
+	ck_assert_int_eq(r->out_of_order, 0);
+	ck_assert_uint_eq(r->spool_dropped, 0);
+	free(r);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("agent-spool");
@@ -323,6 +422,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 85);
 	tcase_add_test(tc, within_the_bound_every_event_arrives_exactly_once);
 	tcase_add_test(tc, past_the_bound_the_oldest_are_dropped_and_counted);
+	tcase_add_test(tc, an_agent_stopped_while_away_loses_nothing_it_held);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -558,6 +558,72 @@ START_TEST(batch_validation_names_the_problem)
 }
 END_TEST
 
+/* Drain callback: checks that batches come oldest first, unpacked as
+ * sent, and refuses the one numbered <refuse_at>. */
+struct drained {
+	uint64_t next_seq;
+	uint64_t refuse_at;
+	int taken;
+};
+
+static int take_batch(const uint8_t *packed, size_t len, void *arg)
+{
+	struct drained *d = arg;
+	Parallax__V1__Batch *b;
+	char path[64];
+
+	b = parallax__v1__batch__unpack(NULL, len, packed);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(b->seq, d->next_seq);
+	ck_assert_ptr_nonnull(b->source);
+	ck_assert_str_eq(b->source->source_id, "scanner:test-drain");
+	ck_assert_uint_eq(b->n_findings, 1);
+	snprintf(path, sizeof(path), "/srv/app-%d.jar", (int)b->seq);
+	ck_assert_str_eq(b->findings[0]->path, path);
+	parallax__v1__batch__free_unpacked(b, NULL);
+	if (d->next_seq == d->refuse_at)
+		return -EIO;
+	d->next_seq++;
+	d->taken++;
+	return 0;
+}
+
+START_TEST(a_drain_hands_back_the_unacked_batches_oldest_first)
+{
+	struct px_client_config cfg = { .target = "127.0.0.1:1",
+					.source = &source };
+	struct drained d = { .next_seq = 1, .refuse_at = 3 };
+	Parallax__V1__Batch b = PARALLAX__V1__BATCH__INIT;
+	struct px_client_stats st;
+	struct px_client *c;
+	char err[256];
+
+	/* Nothing listens on port 1: every batch stays pending. */
+	init_source("scanner:test-drain");
+	c = px_client_start(&cfg, err, sizeof(err));
+	ck_assert_msg(c != NULL, "client did not start: %s", err);
+	for (int i = 1; i <= 5; i++)
+		send_one(c, i);
+
+	/* A refusal stops the drain there and keeps the rest. */
+	ck_assert_int_eq(px_client_drain(c, take_batch, &d), -EIO);
+	ck_assert_int_eq(d.taken, 2);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.pending, 3);
+	ck_assert_uint_eq(st.acked, 0);
+
+	d.refuse_at = 0;
+	ck_assert_int_eq(px_client_drain(c, take_batch, &d), 3);
+	ck_assert_int_eq(d.taken, 5);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.pending, 0);
+	ck_assert_uint_eq(st.pending_bytes, 0);
+	ck_assert_int_eq(px_client_drain(c, take_batch, &d), 0);
+	ck_assert_int_eq(px_client_send(c, &b, NULL), -ESHUTDOWN);
+	px_client_stop(c);
+}
+END_TEST
+
 static Suite *transport_suite(void)
 {
 	Suite *s = suite_create("transport");
@@ -573,6 +639,7 @@ static Suite *transport_suite(void)
 	tcase_add_test(tc, a_refused_batch_stays_with_the_source_until_accepted);
 	tcase_add_test(tc, a_paused_server_reads_nothing_until_resumed);
 	tcase_add_test(tc, batch_validation_names_the_problem);
+	tcase_add_test(tc, a_drain_hands_back_the_unacked_batches_oldest_first);
 	suite_add_tcase(s, tc);
 	return s;
 }
