@@ -34,6 +34,7 @@
 
 #include "host.h"
 #include "transport.h"
+#include "px_check.h"
 
 #define MAX_EXECS 600
 #define DEADLINE_NS (75 * 1000000000ull)
@@ -411,8 +412,6 @@ int main(int argc, char **argv)
 {
 	Suite *s = suite_create("agent-spool");
 	TCase *tc = tcase_create("spool");
-	SRunner *sr;
-	int failed;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s PATH-TO-parallax-agent\n", argv[0]);
@@ -424,9 +423,5 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, past_the_bound_the_oldest_are_dropped_and_counted);
 	tcase_add_test(tc, an_agent_stopped_while_away_loses_nothing_it_held);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(s);
 }

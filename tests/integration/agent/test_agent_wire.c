@@ -20,6 +20,7 @@
 
 #include "host.h"
 #include "transport.h"
+#include "px_check.h"
 
 #define N_EXECS 20
 #define DEADLINE_NS (40 * 1000000000ull)
@@ -174,8 +175,6 @@ int main(int argc, char **argv)
 {
 	Suite *s = suite_create("agent-wire");
 	TCase *tc = tcase_create("wire");
-	SRunner *sr;
-	int failed;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s PATH-TO-parallax-agent\n", argv[0]);
@@ -185,9 +184,5 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 55);
 	tcase_add_test(tc, batches_carry_the_agents_identity_and_its_events);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(s);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "budget.h"
+#include "px_check.h"
 
 #define SEC 1000000000ull
 
@@ -82,11 +83,5 @@ static Suite *budget_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(budget_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return px_check_run(budget_suite());
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "px_check.h"
 
 #define ID "4f1c2ab3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d"
 
@@ -103,8 +104,6 @@ int main(void)
 {
 	Suite *s = suite_create("agent-container");
 	TCase *tc = tcase_create("container");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, docker_under_systemd_is_recognised);
 	tcase_add_test(tc, docker_with_the_cgroupfs_driver_is_recognised);
@@ -115,9 +114,5 @@ int main(void)
 	tcase_add_test(tc, host_paths_name_no_container);
 	tcase_add_test(tc, the_cgroup_path_of_a_process_is_its_v2_line);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(s);
 }

@@ -8,6 +8,7 @@
 
 #include "emit.h"
 #include "transport.h"
+#include "px_check.h"
 
 static Parallax__V1__Event *exec_event(void)
 {
@@ -152,8 +153,6 @@ int main(void)
 {
 	Suite *s = suite_create("agent-emit");
 	TCase *tc = tcase_create("emit");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, an_exec_prints_as_one_escaped_json_line);
@@ -162,9 +161,5 @@ int main(void)
 	tcase_add_test(tc,
 		       events_queue_while_the_client_is_full_and_drop_past_the_bound);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(s);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hashcache.h"
+#include "px_check.h"
 
 static char dir[] = "/tmp/px-hc-XXXXXX";
 
@@ -273,8 +274,6 @@ int main(void)
 {
 	Suite *s = suite_create("agent-hashcache");
 	TCase *tc = tcase_create("hashcache");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, the_same_file_version_is_read_once);
@@ -287,9 +286,5 @@ int main(void)
 	tcase_add_test(tc,
 		shrinking_keeps_the_newest_and_says_what_must_be_read);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(s);
 }

@@ -16,6 +16,7 @@
 #include "events.h"
 #include "jarindex.h"
 #include "jvm.h"
+#include "px_check.h"
 
 #define JNDI "org/apache/logging/log4j/core/lookup/JndiLookup.class"
 
@@ -135,17 +136,10 @@ static Suite *jvm_suite(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
-
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_jvm FIXTURES_DIR\n");
 		return 1;
 	}
 	fixtures = argv[1];
-	sr = srunner_create(jvm_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return px_check_run(jvm_suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "proctab.h"
+#include "px_check.h"
 
 #define HOST "3d1219c7c4c5404aaa1f6d2a48adfda4"
 #define BOOT "c1a15a32-ac60-41a1-99f2-340cdcd85a11"
@@ -190,8 +191,6 @@ int main(void)
 {
 	Suite *s = suite_create("agent-proctab");
 	TCase *tc = tcase_create("proctab");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, exec_id_joins_host_boot_pid_and_start_time);
 	tcase_add_test(tc, exec_id_reports_a_buffer_that_is_too_small);
@@ -206,9 +205,5 @@ int main(void)
 	tcase_add_test(tc, a_full_table_refuses_new_processes_and_counts_them);
 	tcase_add_test(tc, artifacts_per_process_are_bounded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "px_check.h"
 
 static const struct px_config_key keys[] = {
 	{ "collector.listen", "127.0.0.1:50551", "gRPC address" },
@@ -112,17 +113,11 @@ int main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults_apply_until_overridden);
 	tcase_add_test(tc, nested_yaml_becomes_dotted_keys_and_lists_join);
 	tcase_add_test(tc, an_unknown_key_is_an_error_naming_file_line_and_key);
 	tcase_add_test(tc, broken_yaml_and_bad_numbers_are_reported);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "px_check.h"
 
 static int evaluated;
 
@@ -73,15 +74,9 @@ int main(void)
 {
 	Suite *s = suite_create("log");
 	TCase *tc = tcase_create("log");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, lines_carry_level_module_message_and_fields);
 	tcase_add_test(tc, quoting_escapes_quotes_and_control_characters);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(s);
 }

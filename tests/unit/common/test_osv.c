@@ -19,6 +19,7 @@
 
 #include "osv.h"
 #include "vercmp.h"
+#include "px_check.h"
 
 static const char GHSA[] =
 	"{\"id\":\"GHSA-jfh8-c2jp-5v3q\",\"modified\":\"2024-01-01T00:00:00Z\","
@@ -515,11 +516,5 @@ static Suite *osv_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(osv_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(osv_suite());
 }

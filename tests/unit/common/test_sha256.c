@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sha256.h"
+#include "px_check.h"
 
 START_TEST(streaming_digest_matches_the_fips_vector)
 {
@@ -74,16 +75,10 @@ int main(void)
 {
 	Suite *s = suite_create("sha256");
 	TCase *tc = tcase_create("sha256");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, streaming_digest_matches_the_fips_vector);
 	tcase_add_test(tc, file_digest_matches_sha256sum);
 	tcase_add_test(tc, non_regular_files_and_missing_files_are_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(s);
 }

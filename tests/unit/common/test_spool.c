@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "px_check.h"
 
 static char dir[64];
 
@@ -235,11 +236,5 @@ static Suite *spool_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(spool_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return px_check_run(spool_suite());
 }

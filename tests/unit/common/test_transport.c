@@ -24,6 +24,7 @@
 #include "host.h"
 #include "log.h"
 #include "transport.h"
+#include "px_check.h"
 
 /* ---- a fake collector on a loop thread --------------------------------- */
 
@@ -646,12 +647,6 @@ static Suite *transport_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(transport_suite());
-	int failed;
-
+	return px_check_run(transport_suite());
 	px_log_set_level(getenv("PX_TEST_LOG") ? getenv("PX_TEST_LOG") : "error");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
