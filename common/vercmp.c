@@ -597,22 +597,47 @@ int px_vercmp_pep440(const char *a, const char *b)
 /* ---- Maven ------------------------------------------------------------ */
 
 /*
- * Maven's ComparableVersion, flattened: the version splits into numbers
- * and qualifiers at '.', '-' and digit/letter changes; trailing zeros and
- * release qualifiers ("", ga, final, release) do not count; qualifiers
- * order alpha < beta < milestone < rc < snapshot < release < sp < any
- * other (by name); a number beats a qualifier.
+ * Maven's ComparableVersion.  A version is a list of items: numbers and
+ * qualifiers separated by '.', while '-' and a change between digits and
+ * letters open a sub-list holding the rest ("1.0-rc1" is [1, 0, [rc, [1]]]).
+ * An empty item is a 0.  Because a sub-list only ever opens at the end of
+ * the list before it, the tree is a chain of segments: segment k holds
+ * its numbers and qualifiers, then (optionally) segment k+1 as its last
+ * element.
  *
- * XXX: Maven nests '-' parts as sub-lists, so "1-1" < "1.1" there while
- * this flat form finds them equal; advisories do not use such versions.
+ * Each list, innermost first, drops its trailing "null" items (0, the
+ * release qualifier, an empty sub-list) up to the last other number or
+ * qualifier, looking past a non-empty sub-list: "1.0-1" is [1, [1]].
+ *
+ * Order: qualifiers alpha < beta < milestone < rc = cr < snapshot <
+ * "" = ga = final = release < sp < any other (those by name, lower case);
+ * "a", "b", "m" right before a digit mean alpha, beta, milestone.  A number
+ * beats a sub-list, which beats a qualifier; a missing item compares as
+ * null (a number is above it unless 0, a qualifier by its order against
+ * the release qualifier, a sub-list by its first item that is not).
  */
-#define MVN_MAX_ITEMS 32
+#define MVN_MAX_ITEMS 64
+#define MVN_RELEASE 5           /* rank of "", ga, final, release */
+#define MVN_OTHER 7             /* rank of unknown qualifiers */
+
+enum mvn_kind { MVN_NULL, MVN_INT, MVN_STR, MVN_LIST };
 
 struct mvn_item {
 	bool num;
-	const char *p;
+	const char *p;          /* digits without leading zeros, or text */
 	size_t n;
 	int rank;               /* qualifiers */
+};
+
+struct mvn_seg {
+	int start, ns;          /* its items: it[start .. start + ns) */
+	bool sub;               /* segment k + 1 is its last element */
+};
+
+struct mvn_ver {
+	struct mvn_item it[MVN_MAX_ITEMS];
+	struct mvn_seg seg[MVN_MAX_ITEMS + 1];
+	int n_it, n_seg;
 };
 
 static int mvn_rank(const char *s, size_t n, bool before_digit)
@@ -623,104 +648,195 @@ static int mvn_rank(const char *s, size_t n, bool before_digit)
 	int i;
 
 	if (before_digit && n == 1) {
-		if (tolower((unsigned char)*s) == 'a')
+		switch (tolower((unsigned char)*s)) {
+		case 'a':
 			return 0;
-		if (tolower((unsigned char)*s) == 'b')
+		case 'b':
 			return 1;
-		if (tolower((unsigned char)*s) == 'm')
+		case 'm':
 			return 2;
+		}
 	}
 	if (n == 2 && strncasecmp(s, "cr", 2) == 0)
 		return 3;
 	if ((n == 2 && strncasecmp(s, "ga", 2) == 0) ||
 	    (n == 5 && strncasecmp(s, "final", 5) == 0) ||
 	    (n == 7 && strncasecmp(s, "release", 7) == 0))
-		return 5;
+		return MVN_RELEASE;
 	for (i = 0; names[i]; i++)
 		if (strlen(names[i]) == n && strncasecmp(s, names[i], n) == 0)
 			return i;
-	return 7;
+	return MVN_OTHER;
 }
 
 static bool mvn_is_null(const struct mvn_item *it)
 {
-	if (it->num) {
-		size_t i;
-
-		for (i = 0; i < it->n; i++)
-			if (it->p[i] != '0')
-				return false;
-		return true;
-	}
-	return it->rank == 5;
+	return it->num ? it->n == 0 : it->rank == MVN_RELEASE;
 }
 
-static int mvn_parse(const char *s, struct mvn_item *items)
+/* Appends the item s[0, n) (a number when <num>) to the last segment. */
+static void mvn_add(struct mvn_ver *v, const char *s, size_t n, bool num,
+		    bool before_digit)
 {
-	int n = 0;
+	struct mvn_item *it;
 
-	while (*s && n < MVN_MAX_ITEMS) {
-		struct mvn_item *it = &items[n];
-		size_t len;
+	if (v->n_it == MVN_MAX_ITEMS)
+		return;         /* the rest does not count */
+	it = &v->it[v->n_it++];
+	it->num = num;
+	if (num) {
+		while (n && *s == '0')
+			s++, n--;
+	}
+	it->p = s;
+	it->n = n;
+	it->rank = num ? 0 : mvn_rank(s, n, before_digit);
+	v->seg[v->n_seg - 1].ns++;
+}
 
-		if (*s == '.' || *s == '-' || *s == '_' || *s == '+') {
-			s++;
-			continue;
+static void mvn_open(struct mvn_ver *v)
+{
+	if (v->n_seg > MVN_MAX_ITEMS)
+		return;
+	v->seg[v->n_seg - 1].sub = true;
+	v->seg[v->n_seg].start = v->n_it;
+	v->seg[v->n_seg].ns = 0;
+	v->seg[v->n_seg].sub = false;
+	v->n_seg++;
+}
+
+static void mvn_parse(const char *s, struct mvn_ver *v)
+{
+	size_t i, start = 0;
+	bool digit = false;
+
+	v->n_it = 0;
+	v->n_seg = 1;
+	v->seg[0] = (struct mvn_seg){ 0, 0, false };
+	for (i = 0; s[i]; i++) {
+		char c = s[i];
+
+		if (c == '.' || c == '-') {
+			mvn_add(v, s + start, i - start, digit || i == start,
+				false);
+			start = i + 1;
+			if (c == '-')
+				mvn_open(v);
+		} else if (isdigit((unsigned char)c)) {
+			if (!digit && i > start) {
+				mvn_add(v, s + start, i - start, false, true);
+				start = i;
+				mvn_open(v);
+			}
+			digit = true;
+		} else {
+			if (digit && i > start) {
+				mvn_add(v, s + start, i - start, true, false);
+				start = i;
+				mvn_open(v);
+			}
+			digit = false;
 		}
-		it->num = isdigit((unsigned char)*s);
-		it->p = s;
-		for (len = 0; s[len] && s[len] != '.' && s[len] != '-' &&
-		     s[len] != '_' && s[len] != '+' &&
-		     !!isdigit((unsigned char)s[len]) == it->num; len++)
-			;
-		it->n = len;
-		it->rank = it->num ? 0 :
-			   mvn_rank(s, len, isdigit((unsigned char)s[len]));
-		s += len;
-		n++;
 	}
-	while (n > 0 && mvn_is_null(&items[n - 1]))
-		n--;
-	return n;
+	if (i > start)
+		mvn_add(v, s + start, i - start, digit, false);
+	/* trailing nulls, innermost list first */
+	for (i = (size_t)v->n_seg; i-- > 0;) {
+		struct mvn_seg *g = &v->seg[i];
+
+		if (i + 1 < (size_t)v->n_seg && !v->seg[i + 1].ns &&
+		    !v->seg[i + 1].sub)
+			g->sub = false;
+		while (g->ns && mvn_is_null(&v->it[g->start + g->ns - 1]))
+			g->ns--;
+	}
 }
 
-static int mvn_item_cmp(const struct mvn_item *a, const struct mvn_item *b)
+/* Element <i> of segment <k>: its kind, the item for numbers and
+ * qualifiers. */
+static enum mvn_kind mvn_elem(const struct mvn_ver *v, int k, int i,
+			      const struct mvn_item **it)
 {
-	int d;
+	const struct mvn_seg *g = &v->seg[k];
 
-	if (a->num && b->num)
-		return numcmp(a->p, a->n, b->p, b->n);
-	if (a->num != b->num)
-		return a->num ? 1 : -1;
-	if (a->rank != b->rank)
-		return a->rank < b->rank ? -1 : 1;
-	if (a->rank != 7)
+	if (i < g->ns) {
+		*it = &v->it[g->start + i];
+		return (*it)->num ? MVN_INT : MVN_STR;
+	}
+	return i == g->ns && g->sub ? MVN_LIST : MVN_NULL;
+}
+
+static int mvn_list_cmp(const struct mvn_ver *a, int ka,
+			const struct mvn_ver *b, int kb);
+
+/* A qualifier against another (NULL: the release qualifier). */
+static int mvn_str_cmp(const struct mvn_item *a, const struct mvn_item *b)
+{
+	int rb = b ? b->rank : MVN_RELEASE, d;
+
+	if (a->rank != rb)
+		return a->rank < rb ? -1 : 1;
+	if (a->rank != MVN_OTHER)
 		return 0;
 	d = sign(strncasecmp(a->p, b->p, a->n < b->n ? a->n : b->n));
 	return d ? d : sign((int)a->n - (int)b->n);
 }
 
-int px_vercmp_maven(const char *a, const char *b)
+/* Element <i> of segment <ka> of <a> against that of <kb> of <b>; <b>
+ * NULL compares with null. */
+static int mvn_elem_cmp(const struct mvn_ver *a, int ka, int i,
+			const struct mvn_ver *b, int kb, int j)
 {
-	struct mvn_item x[MVN_MAX_ITEMS], y[MVN_MAX_ITEMS];
-	struct mvn_item null = { false, "", 0, 5 };
-	int nx = mvn_parse(a, x), ny = mvn_parse(b, y), i, d;
+	const struct mvn_item *x = NULL, *y = NULL;
+	enum mvn_kind ta = mvn_elem(a, ka, i, &x);
+	enum mvn_kind tb = b ? mvn_elem(b, kb, j, &y) : MVN_NULL;
 
-	for (i = 0; i < nx || i < ny; i++) {
-		const struct mvn_item *p = i < nx ? &x[i] : &null;
-		const struct mvn_item *q = i < ny ? &y[i] : &null;
+	if (ta == MVN_NULL)
+		return tb == MVN_NULL ? 0 : -mvn_elem_cmp(b, kb, j, NULL, 0, 0);
+	switch (tb) {
+	case MVN_NULL:
+		if (ta == MVN_INT)
+			return x->n ? 1 : 0;
+		if (ta == MVN_STR)
+			return mvn_str_cmp(x, NULL);
+		return mvn_list_cmp(a, ka + 1, NULL, 0);
+	case MVN_INT:
+		return ta == MVN_INT ? numcmp(x->p, x->n, y->p, y->n) : -1;
+	case MVN_STR:
+		return ta == MVN_STR ? mvn_str_cmp(x, y) : 1;
+	case MVN_LIST:
+		if (ta == MVN_LIST)
+			return mvn_list_cmp(a, ka + 1, b, kb + 1);
+		return ta == MVN_INT ? 1 : -1;
+	}
+	return 0;
+}
 
-		/* a missing item is a zero when the other is a number */
-		if ((i >= nx && q->num) || (i >= ny && p->num)) {
-			if (mvn_is_null(i >= nx ? q : p))
-				continue;
-			return i >= nx ? -1 : 1;
-		}
-		d = mvn_item_cmp(p, q);
+/* Segment <ka> of <a> against segment <kb> of <b> (<b> NULL: null). */
+static int mvn_list_cmp(const struct mvn_ver *a, int ka,
+			const struct mvn_ver *b, int kb)
+{
+	int na = a->seg[ka].ns + a->seg[ka].sub, i, d;
+	int nb = b ? b->seg[kb].ns + b->seg[kb].sub : 0;
+
+	for (i = 0; i < na || i < nb; i++) {
+		if (!b)
+			d = mvn_elem_cmp(a, ka, i, NULL, 0, 0);
+		else
+			d = mvn_elem_cmp(a, ka, i, b, kb, i);
 		if (d)
 			return d;
 	}
 	return 0;
+}
+
+int px_vercmp_maven(const char *a, const char *b)
+{
+	struct mvn_ver x, y;
+
+	mvn_parse(a, &x);
+	mvn_parse(b, &y);
+	return mvn_list_cmp(&x, 0, &y, 0);
 }
 
 /* ---- dispatch --------------------------------------------------------- */

@@ -483,7 +483,7 @@ static void scan_nested(struct arc_run *run, const uint8_t *buf, size_t len,
 
 	if (is_recursive(run, buf, len, digest)) {
 		run->ctx->stats.limit_hits++;
-		report_kind(run, "recursion", inner,
+		report_kind(run, "recursive", inner,
 			    "archive contains itself, not entered",
 			    "recursive archive");
 		return;

@@ -3,9 +3,12 @@
  * Raw ext2/3/4 filesystem images read with libext2fs, read-only and
  * without mounting: the directory tree from the root inode down, every
  * regular file copied to a memory-backed file and scanned as
- * "/<path in the image>".  Symlinks, devices, sockets and fifos are
- * skipped like in a directory walk; a directory whose inode is already on
- * the current path (a corrupt image's loop) is not entered again.
+ * "/<path in the image>".  Devices, sockets and fifos are skipped like in
+ * a directory walk; a directory whose inode is already on the current path
+ * (a corrupt image's loop) is not entered again.  Symlinks are resolved
+ * inside the image as in the walk (scan_link_resolve()): one naming a
+ * regular file is scanned under its own path, once per target inode; an
+ * escaping or looping one is an event.
  */
 #include "snapshot.h"
 
@@ -37,6 +40,8 @@ struct ext_walk {
 	struct scan_ctx *ctx;
 	ext2_filsys fs;
 	const char *image;
+	ext2_ino_t *linked;     /* target inodes scanned through links */
+	size_t n_linked, cap_linked;
 	ext2_ino_t stack[EXT_MAX_DEPTH];
 	int depth;
 };
@@ -116,13 +121,139 @@ static int fill_from_inode(void *arg, int fd, uint64_t size)
 
 static void walk_dir(struct ext_walk *w, ext2_ino_t dir, const char *path);
 
+/* The target of link inode <ino> in <buf> (<len> bytes with the NUL). */
+static int read_link(ext2_filsys fs, ext2_ino_t ino,
+		     struct ext2_inode *inode, char *buf, size_t len)
+{
+	uint64_t size = EXT2_I_SIZE(inode);
+	ext2_file_t file;
+	unsigned int got;
+	size_t isz = 0;
+
+	if (size >= len)
+		return -ENAMETOOLONG;
+	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
+		if (size > sizeof(inode->i_block))
+			return -ENAMETOOLONG;   /* inline past i_block */
+		if (ext2fs_inline_data_get(fs, ino, inode, buf, &isz))
+			return -EIO;
+	} else if (ext2fs_is_fast_symlink(inode)) {
+		if (size > sizeof(inode->i_block))
+			return -EIO;    /* a corrupt size */
+		memcpy(buf, inode->i_block, (size_t)size);
+	} else {
+		if (ext2fs_file_open(fs, ino, 0, &file))
+			return -EIO;
+		if (ext2fs_file_read(file, buf, (unsigned int)size, &got) ||
+		    got != size) {
+			ext2fs_file_close(file);
+			return -EIO;
+		}
+		ext2fs_file_close(file);
+	}
+	buf[size] = '\0';
+	return 0;
+}
+
+/* scan_link_resolve() callback over the image (<arg>: the walk). */
+static int ext_lookup(void *arg, const char *rel, char *target, size_t len)
+{
+	struct ext_walk *w = arg;
+	struct ext2_inode inode;
+	ext2_ino_t ino;
+	int err;
+
+	if (ext2fs_namei(w->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, rel, &ino))
+		return -ENOENT;
+	if (ext2fs_read_inode(w->fs, ino, &inode))
+		return -EIO;
+	if (LINUX_S_ISDIR(inode.i_mode))
+		return SCAN_LINK_DIR;
+	if (!LINUX_S_ISLNK(inode.i_mode))
+		return SCAN_LINK_OTHER;
+	err = read_link(w->fs, ino, &inode, target, len);
+	return err ? err : SCAN_LINK_LINK;
+}
+
+/* Adds <ino> to the inodes scanned through links; false when it was
+ * there already (or memory ran out). */
+static bool linked_add(struct ext_walk *w, ext2_ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < w->n_linked; i++)
+		if (w->linked[i] == ino)
+			return false;
+	if (w->n_linked == w->cap_linked) {
+		size_t cap = w->cap_linked ? w->cap_linked * 2 : 64;
+		ext2_ino_t *nv = realloc(w->linked, cap * sizeof(*nv));
+
+		if (!nv)
+			return false;
+		w->linked = nv;
+		w->cap_linked = cap;
+	}
+	w->linked[w->n_linked++] = ino;
+	return true;
+}
+
+static void scan_inode(struct ext_walk *w, ext2_ino_t ino,
+		       struct ext2_inode *inode, const char *path,
+		       const char *link_target);
+
+/* Follows the symlink at <path> (absolute in the image). */
+static void visit_link(struct ext_walk *w, const char *path)
+{
+	char target[SCAN_LINK_MAX], shown[SCAN_LINK_MAX + 1];
+	struct ext2_inode inode;
+	ext2_ino_t ino;
+	int err;
+
+	err = scan_link_resolve(path + 1, ext_lookup, w, target,
+				sizeof(target));
+	if (err == -EXDEV || err == -ELOOP) {
+		w->ctx->stats.errors++;
+		scan_event(w->ctx, "symlink", err == -EXDEV ?
+			   "link escapes the snapshot root, not followed" :
+			   "link loops, not followed", path, "", NULL);
+		return;
+	}
+	if (err || !target[0] ||
+	    ext2fs_namei(w->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, target, &ino) ||
+	    ext2fs_read_inode(w->fs, ino, &inode) ||
+	    !LINUX_S_ISREG(inode.i_mode) || !linked_add(w, ino))
+		return;         /* dangling, a directory, or seen already */
+	snprintf(shown, sizeof(shown), "/%s", target);
+	scan_inode(w, ino, &inode, path, shown);
+}
+
+/* Scans regular file <ino> as <path>. */
+static void scan_inode(struct ext_walk *w, ext2_ino_t ino,
+		       struct ext2_inode *inode, const char *path,
+		       const char *link_target)
+{
+	struct ext_fill ef = { w->fs, ino };
+	uint64_t size = EXT2_I_SIZE(inode);
+	int err;
+
+	if (size > w->ctx->limits.max_archive_bytes) {
+		w->ctx->stats.budget_hits++;
+		scan_event(w->ctx, "limit", "max_archive_bytes", path, "", NULL);
+		return;
+	}
+	err = scan_mem_file_as(w->ctx, path, size, NULL, link_target,
+			       fill_from_inode, &ef);
+	if (err) {
+		w->ctx->stats.errors++;
+		scan_event(w->ctx, "corrupt", "file unreadable", path, "", NULL);
+	}
+}
+
 /* One directory entry: a directory to enter or a regular file to scan. */
 static void visit(struct ext_walk *w, ext2_ino_t ino, const char *path)
 {
 	struct ext2_inode inode;
-	struct ext_fill ef = { w->fs, ino };
-	uint64_t size;
-	int i, err;
+	int i;
 
 	if (ext2fs_read_inode(w->fs, ino, &inode)) {
 		w->ctx->stats.errors++;
@@ -135,20 +266,9 @@ static void visit(struct ext_walk *w, ext2_ino_t ino, const char *path)
 				return;
 		walk_dir(w, ino, path);
 	} else if (LINUX_S_ISREG(inode.i_mode)) {
-		size = EXT2_I_SIZE(&inode);
-		if (size > w->ctx->limits.max_archive_bytes) {
-			w->ctx->stats.budget_hits++;
-			scan_event(w->ctx, "limit", "max_archive_bytes", path, "",
-				   NULL);
-			return;
-		}
-		err = scan_mem_file(w->ctx, path, size, NULL, fill_from_inode,
-				    &ef);
-		if (err) {
-			w->ctx->stats.errors++;
-			scan_event(w->ctx, "corrupt", "file unreadable", path, "",
-				   NULL);
-		}
+		scan_inode(w, ino, &inode, path, NULL);
+	} else if (LINUX_S_ISLNK(inode.i_mode)) {
+		visit_link(w, path);
 	}
 }
 
@@ -201,6 +321,7 @@ int scan_ext_image(struct scan_ctx *ctx, const char *img_path)
 	}
 	walk_dir(w, EXT2_ROOT_INO, "/");
 	ext2fs_close_free(&w->fs);
+	free(w->linked);
 	free(w);
 	return 0;
 }

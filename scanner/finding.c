@@ -7,6 +7,7 @@
 #include "scan.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,9 +94,17 @@ static void hash_file(struct scan_ctx *ctx, struct scan_file *file)
 void scan_emit(struct scan_level *lvl, struct scan_finding *f)
 {
 	struct scan_ctx *ctx = lvl->ctx;
+	char evidence[SCAN_EVIDENCE_LEN + 4096];
 	int err;
 
 	hash_file(ctx, lvl->file);
+	if (lvl->file->link_target) {
+		snprintf(evidence, sizeof(evidence), "%s%svia symlink to %s",
+			 f->evidence ? f->evidence : "",
+			 f->evidence && f->evidence[0] ? "; " : "",
+			 lvl->file->link_target);
+		f->evidence = evidence;
+	}
 	f->path = lvl->file->path;
 	f->inner = lvl->inner;
 	f->sha256 = lvl->file->sha256;

@@ -9,9 +9,12 @@
  * whiteouts (".wh.<name>") hide <name> and ".wh..wh..opq" hides a whole
  * directory's lower contents, both for the layers below only.  A regular
  * file that survives is copied to a memory-backed file and scanned as
- * "/<path in image>", its layer's digest on each finding.  Hard links,
- * symlinks and devices are not scanned (the link's target is, where it
- * lives).
+ * "/<path in image>", its layer's digest on each finding.  Hard links
+ * and devices are not scanned (the link's target is, where it lives).
+ * Symlinks are resolved in the merged tree as in a directory walk
+ * (scan_link_resolve()): the first pass notes the tree, and when links
+ * name regular files a second pass scans each such file once more, under
+ * the first link's path; escaping and looping links are events.
  *
  * The outer docker tar is indexed by our own reader of tar headers (ustar,
  * pax and GNU long names) so each layer is read in place, at its offset,
@@ -67,9 +70,35 @@ static bool set_has_n(const struct pathset *s, const char *p, size_t n)
 	return false;
 }
 
-static int set_add(struct pathset *s, const char *p)
+/* The slot holding <p>, or NULL. */
+static const char *set_get(const struct pathset *s, const char *p)
 {
 	size_t i, n = strlen(p);
+
+	if (!s->cap)
+		return NULL;
+	for (i = hash_str(p, n) & (s->cap - 1); s->slots[i];
+	     i = (i + 1) & (s->cap - 1))
+		if (strlen(s->slots[i]) == n && !memcmp(s->slots[i], p, n))
+			return s->slots[i];
+	return NULL;
+}
+
+static int set_add_value(struct pathset *s, const char *p, const void *val,
+			 size_t vn);
+
+static int set_add(struct pathset *s, const char *p)
+{
+	return set_add_value(s, p, NULL, 0);
+}
+
+/* Adds <p> with the <vn> bytes of <val> stored after its NUL, found again
+ * with set_value(); a <p> already there keeps its value. */
+static int set_add_value(struct pathset *s, const char *p, const void *val,
+			 size_t vn)
+{
+	size_t i, n = strlen(p);
+	char *slot;
 
 	if (set_has_n(s, p, n))
 		return 0;
@@ -95,14 +124,26 @@ static int set_add(struct pathset *s, const char *p)
 		s->slots = big.slots;
 		s->cap = big.cap;
 	}
+	slot = malloc(n + 1 + vn);
+	if (!slot)
+		return -ENOMEM;
+	memcpy(slot, p, n + 1);
+	if (vn)
+		memcpy(slot + n + 1, val, vn);
 	i = hash_str(p, n) & (s->cap - 1);
 	while (s->slots[i])
 		i = (i + 1) & (s->cap - 1);
-	s->slots[i] = strdup(p);
-	if (!s->slots[i])
-		return -ENOMEM;
+	s->slots[i] = slot;
 	s->n++;
 	return 0;
+}
+
+/* The value stored with <p> by set_add_value(), or NULL. */
+static const char *set_value(const struct pathset *s, const char *p)
+{
+	const char *slot = set_get(s, p);
+
+	return slot ? slot + strlen(slot) + 1 : NULL;
 }
 
 static void set_free(struct pathset *s)
@@ -363,14 +404,59 @@ struct layer_state {
 	struct pathset seen;    /* paths held by upper layers */
 	struct pathset hidden;  /* whited out for the layers below */
 	struct pathset new_hidden;
+	/* symlinks: the first pass notes the image's tree, the second scans
+	 * the files that links name, under the links' paths */
+	bool second;
+	struct pathset files;   /* regular files of the image */
+	struct pathset dirs;    /* its directories, implied ones too */
+	struct pathset links;   /* symlink -> "<target>\0<layer digest>" */
+	struct pathset wanted;  /* file -> the link to scan it as */
 };
+
+/* Notes path <dir> (no leading '/') of a surviving entry of type <type>
+ * for resolving links; <e> gives a link's target. */
+static int note_entry(struct layer_state *ls, struct archive_entry *e,
+		      const char *dir, const char *digest)
+{
+	char parent[4096], val[SCAN_LINK_MAX + 512];
+	const char *slash, *target;
+	size_t tn, dn;
+	int err = 0;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	while (!err && (slash = strrchr(parent, '/'))) {
+		parent[slash - parent] = '\0';
+		err = set_add(&ls->dirs, parent);
+	}
+	if (err)
+		return err;
+	switch (archive_entry_filetype(e)) {
+	case AE_IFDIR:
+		return set_add(&ls->dirs, dir);
+	case AE_IFLNK:
+		target = archive_entry_symlink(e);
+		if (!target || strlen(target) >= SCAN_LINK_MAX)
+			return 0;
+		tn = strlen(target) + 1;
+		dn = strlen(digest) + 1;
+		if (dn > 512)
+			dn = 512;
+		memcpy(val, target, tn);
+		memcpy(val + tn, digest, dn);
+		val[tn + dn - 1] = '\0';
+		return set_add_value(&ls->links, dir, val, tn + dn);
+	case AE_IFREG:
+		return archive_entry_hardlink(e) ? 0 : set_add(&ls->files, dir);
+	}
+	return 0;
+}
 
 /* Handles one entry of a layer.  Returns -ENOMEM only. */
 static int layer_entry(struct layer_state *ls, struct archive *a,
 		       struct archive_entry *e, const char *digest)
 {
-	const char *raw = archive_entry_pathname(e), *name, *base;
-	char dir[4096], path[4100];
+	const char *raw = archive_entry_pathname(e), *name, *base, *link;
+	char dir[4096], path[4100], shown[4100];
 	int err;
 
 	if (!raw)
@@ -397,18 +483,30 @@ static int layer_entry(struct layer_state *ls, struct archive *a,
 	if (set_covers(&ls->hidden, dir) || set_has_n(&ls->seen, dir, strlen(dir)))
 		return 0;
 	err = set_add(&ls->seen, dir);
+	if (!err && !ls->second)
+		err = note_entry(ls, e, dir, digest);
 	if (err || archive_entry_filetype(e) != AE_IFREG ||
 	    archive_entry_hardlink(e))
 		return err;
-	snprintf(path, sizeof(path), "/%s", dir);
+	if (ls->second) {
+		/* only files a link names, as the link */
+		link = set_value(&ls->wanted, dir);
+		if (!link)
+			return 0;
+		snprintf(path, sizeof(path), "/%s", link);
+		snprintf(shown, sizeof(shown), "/%s", dir);
+	} else {
+		snprintf(path, sizeof(path), "/%s", dir);
+	}
 	if (archive_entry_size(e) < 0 ||
 	    (uint64_t)archive_entry_size(e) > ls->ctx->limits.max_archive_bytes) {
 		ls->ctx->stats.budget_hits++;
 		scan_event(ls->ctx, "limit", "max_archive_bytes", path, "", digest);
 		return 0;
 	}
-	err = scan_mem_file(ls->ctx, path, (uint64_t)archive_entry_size(e),
-			    digest, fill_from_archive, a);
+	err = scan_mem_file_as(ls->ctx, path, (uint64_t)archive_entry_size(e),
+			       digest, ls->second ? shown : NULL,
+			       fill_from_archive, a);
 	if (err && err != -ENOMEM) {
 		ls->ctx->stats.errors++;
 		scan_event(ls->ctx, "corrupt", "layer entry unreadable", path, "",
@@ -442,7 +540,7 @@ static int read_layer(struct layer_state *ls, int fd, uint64_t off,
 	}
 	while (!err && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK)
 		err = layer_entry(ls, a, e, digest);
-	if (!err && r != ARCHIVE_EOF) {
+	if (!err && r != ARCHIVE_EOF && !ls->second) {
 		ls->ctx->stats.errors++;
 		ls->ctx->stats.corrupt++;
 		scan_event(ls->ctx, "corrupt", archive_error_string(a) ?
@@ -461,32 +559,116 @@ out_free:
 	return err;
 }
 
-/* Applies <n> layers (blob names and digests), the last one first. */
-static int apply_layers(struct scan_ctx *ctx, struct img_src *src,
-			const char *image, char **blobs, char **digests,
-			size_t n)
+/* scan_link_resolve() callback over the image's tree (<arg>: the layer
+ * state after the first pass). */
+static int img_lookup(void *arg, const char *rel, char *target, size_t len)
 {
-	struct layer_state ls = { .ctx = ctx, .image = image };
+	struct layer_state *ls = arg;
+	const char *v = set_get(&ls->links, rel) ?
+			set_value(&ls->links, rel) : NULL;
+
+	if (v) {
+		if (strlen(v) >= len)
+			return -ENAMETOOLONG;
+		strcpy(target, v);
+		return SCAN_LINK_LINK;
+	}
+	if (set_get(&ls->files, rel))
+		return SCAN_LINK_OTHER;
+	if (set_get(&ls->dirs, rel))
+		return SCAN_LINK_DIR;
+	return -ENOENT;
+}
+
+/*
+ * Resolves every surviving symlink of the image: one naming a regular
+ * file goes in ls->wanted (the first link met per file), one escaping the
+ * image or looping is an event.
+ */
+static int resolve_links(struct layer_state *ls)
+{
+	char out[SCAN_LINK_MAX], path[SCAN_LINK_MAX + 1];
+	const char *link, *digest;
+	size_t i;
+	int err;
+
+	for (i = 0; i < ls->links.cap; i++) {
+		link = ls->links.slots[i];
+		if (!link)
+			continue;
+		digest = set_value(&ls->links, link);
+		digest += strlen(digest) + 1;
+		err = scan_link_resolve(link, img_lookup, ls, out, sizeof(out));
+		snprintf(path, sizeof(path), "/%s", link);
+		if (err == -EXDEV || err == -ELOOP) {
+			ls->ctx->stats.errors++;
+			scan_event(ls->ctx, "symlink", err == -EXDEV ?
+				   "link escapes the snapshot root, not followed" :
+				   "link loops, not followed", path, "", digest);
+			continue;
+		}
+		if (err || !set_get(&ls->files, out))
+			continue;       /* dangling, or not a regular file */
+		err = set_add_value(&ls->wanted, out, link, strlen(link) + 1);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Reads the <n> layers, the last one first. */
+static int layers_pass(struct layer_state *ls, struct img_src *src,
+		       const char *image, char **blobs, char **digests,
+		       size_t n)
+{
 	uint64_t off, size;
 	int fd, owned, err = 0;
 	size_t i;
 
 	for (i = n; i-- > 0 && !err;) {
 		if (src_find(src, blobs[i], &fd, &off, &size, &owned)) {
-			ctx->stats.errors++;
-			scan_event(ctx, "corrupt", "layer missing from image", image,
-				   blobs[i], digests[i]);
+			if (ls->second)
+				continue;       /* reported in the first */
+			ls->ctx->stats.errors++;
+			scan_event(ls->ctx, "corrupt", "layer missing from image",
+				   image, blobs[i], digests[i]);
 			continue;
 		}
 		px_debug("scan", "layer", "image=%s layer=%s digest=%s",
 			 px_q(image), px_q(blobs[i]), px_q(digests[i]));
-		err = read_layer(&ls, fd, off, size, digests[i]);
+		err = read_layer(ls, fd, off, size, digests[i]);
 		if (owned >= 0)
 			close(owned);
 	}
-	set_free(&ls.seen);
-	set_free(&ls.hidden);
-	set_free(&ls.new_hidden);
+	set_free(&ls->seen);
+	set_free(&ls->hidden);
+	set_free(&ls->new_hidden);
+	return err;
+}
+
+/*
+ * Applies <n> layers (blob names and digests), the last one first; then,
+ * when symlinks name files of the image, reads the layers again to scan
+ * those files under the links' paths.
+ */
+static int apply_layers(struct scan_ctx *ctx, struct img_src *src,
+			const char *image, char **blobs, char **digests,
+			size_t n)
+{
+	struct layer_state ls = { .ctx = ctx, .image = image };
+	int err;
+
+	err = layers_pass(&ls, src, image, blobs, digests, n);
+	if (!err)
+		err = resolve_links(&ls);
+	set_free(&ls.files);
+	set_free(&ls.dirs);
+	set_free(&ls.links);
+	if (!err && ls.wanted.n) {
+		ls.second = true;
+		err = layers_pass(&ls, src, image, blobs, digests, n);
+	}
+	set_free(&ls.wanted);
 	return err;
 }
 

@@ -129,7 +129,8 @@ static void usage(FILE *out, const struct px_config *cfg)
 		"single file.  Finds OS packages (dpkg, apk, rpm sqlite), Java archives\n"
 		"(nested, log4j judged from its classes), Python and npm packages, secrets\n"
 		"and PII (reported as a keyed hash and masked preview, never the value),\n"
-		"and malware by ClamAV hash signatures.  Symlinks are never followed.\n\n"
+		"and malware by ClamAV hash signatures.  Symlinks are followed only\n"
+		"inside the snapshot.\n\n"
 		"  --format FMT            jsonl, sarif or cyclonedx on stdout instead of\n"
 		"                          sending to the collector\n"
 		"  --checks LIST           packages,secrets,pii,malware (default: all)\n"
@@ -163,15 +164,20 @@ static void usage(FILE *out, const struct px_config *cfg)
 		"acknowledged, 2 usage error or unreadable scan root.\n"
 		"\nLimits: every limit hit (depth, bytes, ratio, entries, time, zip bombs,\n"
 		"recursive archives) is an event in the output (jsonl \"type\":\"event\",\n"
-		"SARIF notifications) and a log line; with the collector it is logged and\n"
-		"counted in the scan report's errors.  Only the sqlite rpmdb is read (not\n"
+		"SARIF notifications) and a log line; with the collector it rides on the\n"
+		"scan report (at most 1000, the rest counted in events_dropped) and is\n"
+		"counted in its errors.  Only the sqlite rpmdb is read (not\n"
 		"Berkeley DB or ndb).  log4j 1.x CVEs are reported when the vulnerable\n"
 		"class is present, whatever the configuration.  Secrets and PII are looked\n"
 		"for in files on disk, in image files, and (with packages checked too) in\n"
 		"configuration entries of archives (.properties, .yml, .xml, ...).  Symlinks\n"
-		"are skipped, never followed (in directories, layers and ext images), so\n"
-		"nothing outside the snapshot is read.  --threads parallelises directory\n"
-		"snapshots; images and ext images are read by one thread.  ELF packages\n"
+		"in directories, images (across layers) and ext images are resolved\n"
+		"inside the snapshot only (an absolute target starts at the snapshot's\n"
+		"root): one naming a regular file there is scanned under its own path,\n"
+		"once per target; one leaving the snapshot or looping is a \"symlink\"\n"
+		"event, so nothing outside the snapshot is read.  --threads\n"
+		"scans the files of directories, images and ext images in parallel (the\n"
+		"same output as one thread, in another order).  ELF packages\n"
 		"are shared objects named lib*.so* with a DT_SONAME.  Debian advisories\n"
 		"match deb packages whatever the Debian release of the snapshot.\n");
 }
@@ -671,7 +677,10 @@ static int run(const struct opts *o, char **roots, int n_roots)
 	ctx.secrets = en.secrets;
 	ctx.threads = (int)o->threads;
 	ctx.progress = o->progress;
-	if (o->format == SCAN_FMT_JSONL)
+	if (u)
+		ctx.events = (struct scan_event_sink){ scan_batcher_event,
+						       &u->batcher };
+	else if (o->format == SCAN_FMT_JSONL)
 		ctx.events = (struct scan_event_sink){ scan_jsonl_event, stdout };
 	else if (doc)
 		ctx.events = (struct scan_event_sink){ scan_doc_event, doc };

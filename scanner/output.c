@@ -414,11 +414,110 @@ static void drop_queued(struct scan_batcher *b)
 	b->n = 0;
 }
 
+static void pb_event_free(Parallax__V1__ScanEvent *pe)
+{
+	if (!pe)
+		return;
+	free(pe->kind);
+	free(pe->path);
+	free(pe->inner);
+	free(pe->detail);
+	free(pe->layer_digest);
+	free(pe);
+}
+
+static void drop_events(struct scan_batcher *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_events; i++)
+		pb_event_free(b->events[i]);
+	free(b->events);
+	b->events = NULL;
+	b->n_events = 0;
+	b->events_dropped = 0;
+}
+
 void scan_batcher_destroy(struct scan_batcher *b)
 {
 	drop_queued(b);
+	drop_events(b);
 	free(b->findings);
 	b->findings = NULL;
+}
+
+/* True when <what> names one of the NULL-terminated <words>. */
+static bool what_has(const char *what, const char *const *words)
+{
+	for (; *words; words++)
+		if (strstr(what, *words))
+			return true;
+	return false;
+}
+
+const char *scan_event_pb_kind(const struct scan_event *ev)
+{
+	static const char *const depth[] = { "max_depth", "depth", NULL };
+	static const char *const bytes[] = { "max_entry_bytes",
+		"max_archive_bytes", "byte budget", NULL };
+	static const char *const ratio[] = { "max_ratio", "ratio", NULL };
+	static const char *const entries[] = { "max_entries",
+		"too many entries", "matches per file", NULL };
+	static const char *const time[] = { "max_file_ms", "too long",
+		"timeout", NULL };
+	const char *what = ev->what ? ev->what : "";
+
+	if (!strcmp(ev->kind, "bomb"))
+		return "zip-bomb";
+	if (strcmp(ev->kind, "limit"))
+		return ev->kind;
+	if (what_has(what, depth))
+		return "depth-limit";
+	if (what_has(what, bytes))
+		return "byte-budget";
+	if (what_has(what, ratio))
+		return "ratio-limit";
+	if (what_has(what, entries))
+		return "entry-limit";
+	if (what_has(what, time))
+		return "time-limit";
+	return "limit";
+}
+
+void scan_batcher_event(void *arg, const struct scan_event *ev)
+{
+	struct scan_batcher *b = arg;
+	Parallax__V1__ScanEvent *pe;
+
+	if (b->n_events >= SCAN_REPORT_MAX_EVENTS) {
+		b->events_dropped++;
+		return;
+	}
+	if (!b->events) {
+		b->events = calloc(SCAN_REPORT_MAX_EVENTS, sizeof(*b->events));
+		if (!b->events) {
+			b->events_dropped++;
+			return;
+		}
+	}
+	pe = malloc(sizeof(*pe));
+	if (!pe) {
+		b->events_dropped++;
+		return;
+	}
+	parallax__v1__scan_event__init(pe);
+	pe->kind = fixdup(scan_event_pb_kind(ev));
+	pe->path = fixdup(ev->path);
+	pe->inner = fixdup(ev->inner);
+	pe->detail = fixdup(ev->what);
+	pe->layer_digest = fixdup(ev->layer_digest);
+	if (!pe->kind || !pe->path || !pe->inner || !pe->detail ||
+	    !pe->layer_digest) {
+		pb_event_free(pe);
+		b->events_dropped++;
+		return;
+	}
+	b->events[b->n_events++] = pe;
 }
 
 /*
@@ -468,8 +567,18 @@ int scan_batcher_flush(struct scan_batcher *b,
 
 	if (!b->n && !report)
 		return 0;
+	if (report) {
+		report->n_events = b->n_events;
+		report->events = b->events;
+		report->events_dropped = b->events_dropped;
+	}
 	err = send_batch(b, b->findings, b->n, report);
 	drop_queued(b);
+	if (report) {
+		report->n_events = 0;
+		report->events = NULL;
+		drop_events(b);
+	}
 	return err;
 }
 

@@ -66,6 +66,10 @@ struct scan_batcher {
 	int send_wait_ms;               /* how long to wait for room */
 	Parallax__V1__Finding **findings;
 	size_t n;
+	/* events of the scan in progress, sent with its ScanReport */
+	Parallax__V1__ScanEvent **events;
+	size_t n_events;
+	uint64_t events_dropped;        /* past SCAN_REPORT_MAX_EVENTS */
 	uint64_t batches_sent;
 	uint64_t send_errors;
 };
@@ -79,8 +83,22 @@ void scan_batcher_destroy(struct scan_batcher *b);
  * finding, sending the batch when it is full. */
 int scan_batcher_emit(void *arg, const struct scan_finding *f);
 
+/* Events one ScanReport carries; the rest are only counted. */
+#define SCAN_REPORT_MAX_EVENTS 1000
+
+/* An event sink whose arg is a struct scan_batcher: keeps a copy of the
+ * event for the next report (at most SCAN_REPORT_MAX_EVENTS). */
+void scan_batcher_event(void *arg, const struct scan_event *ev);
+
+/* The ScanEvent kind for an event: depth-limit, byte-budget, ratio-limit,
+ * entry-limit, time-limit, zip-bomb, recursive, corrupt, or the scanner's
+ * own kind when none of these fits. */
+const char *scan_event_pb_kind(const struct scan_event *ev);
+
 /* Sends what is queued with <report> (borrowed, may be NULL) on the batch:
- * the batch that closes one scan.  0 or -errno. */
+ * the batch that closes one scan.  The events kept since the last report
+ * ride on <report> (events, events_dropped) and are then dropped.
+ * 0 or -errno. */
 int scan_batcher_flush(struct scan_batcher *b,
 		       Parallax__V1__ScanReport *report);
 

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Files of a directory walk scanned in parallel (scan_ctx.threads > 1).
+ * Files of a snapshot scanned in parallel (scan_ctx.threads > 1): the
+ * files of a directory walk, and the memory-backed copies of the files of
+ * an image or ext image (snapshot.c).
  *
- * The walk stays on the calling thread and hands each open regular file to
- * a bounded queue; worker threads take them and run scan_file_run() on a
+ * The walk (or the image reader) stays on the calling thread and hands
+ * each open regular file to a bounded queue (bounded in bytes too for
+ * memory-backed files); worker threads take them and run scan_file_run() on a
  * context of their own (own Hyperscan scratch, own counters).  Everything
  * shared goes through one mutex: the sinks (findings and events reach them
  * one at a time, as from a single thread), and the counters, which each
@@ -23,11 +26,15 @@
 
 #define POOL_QUEUE 256
 #define POOL_MAX_THREADS 64
+#define POOL_MAX_QUEUED_BYTES (256ull << 20)   /* memfds waiting */
 
 struct job {
 	char *path;
+	char *link_target;      /* or NULL */
+	char *layer;            /* or NULL */
 	int fd;
 	uint64_t size;
+	bool mem;               /* counts in queued_bytes */
 };
 
 struct pool {
@@ -36,6 +43,7 @@ struct pool {
 	pthread_cond_t not_empty, not_full;
 	struct job q[POOL_QUEUE];
 	size_t head, n;
+	uint64_t queued_bytes;  /* sizes of the queued memfds */
 	bool closing;
 	pthread_t threads[POOL_MAX_THREADS];
 	struct scan_ctx wctx[POOL_MAX_THREADS];
@@ -93,6 +101,8 @@ static void *worker(void *arg)
 		j = p->q[p->head];
 		p->head = (p->head + 1) % POOL_QUEUE;
 		p->n--;
+		if (j.mem)
+			p->queued_bytes -= j.size;
 		pthread_cond_signal(&p->not_full);
 		pthread_mutex_unlock(&p->mu);
 
@@ -100,9 +110,13 @@ static void *worker(void *arg)
 		f.path = j.path;
 		f.fd = j.fd;
 		f.size = j.size;
+		f.link_target = j.link_target;
+		f.layer_digest = j.layer;
 		scan_file_run(w, &f);
 		close(j.fd);
 		free(j.path);
+		free(j.link_target);
+		free(j.layer);
 		pthread_mutex_lock(&p->mu);
 		add_stats(&p->main->stats, &w->stats);
 		scan_progress(p->main);
@@ -151,24 +165,50 @@ struct pool *scan_pool_start(struct scan_ctx *ctx)
 	return p;
 }
 
+struct scan_event_sink scan_pool_event_sink(struct pool *p)
+{
+	return (struct scan_event_sink){ locked_event, p };
+}
+
 void scan_pool_submit(struct pool *p, const char *path, int fd,
-		      uint64_t size)
+		      uint64_t size, const char *link_target,
+		      const char *layer, bool in_memory)
 {
 	char *copy = strdup(path);
+	char *target = link_target ? strdup(link_target) : NULL;
+	char *lay = layer ? strdup(layer) : NULL;
 
-	if (!copy) {
+	if (!copy || (link_target && !target) || (layer && !lay)) {
+		free(copy);
+		free(target);
+		free(lay);
 		close(fd);
+		scan_pool_count_error(p);
 		return;
 	}
 	pthread_mutex_lock(&p->mu);
 	p->main->stats.files++;
 	p->main->stats.bytes += size;
-	while (p->n == POOL_QUEUE)
+	/* a file bigger than the byte bound waits for an empty queue */
+	while (p->n == POOL_QUEUE ||
+	       (in_memory && p->n &&
+		p->queued_bytes + size > POOL_MAX_QUEUED_BYTES))
 		pthread_cond_wait(&p->not_full, &p->mu);
-	p->q[(p->head + p->n) % POOL_QUEUE] = (struct job){ copy, fd, size };
+	p->q[(p->head + p->n) % POOL_QUEUE] = (struct job){ copy, target,
+		lay, fd, size, in_memory };
+	if (in_memory)
+		p->queued_bytes += size;
 	p->n++;
 	pthread_cond_signal(&p->not_empty);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void scan_pool_lock(struct pool *p, bool on)
+{
+	if (on)
+		pthread_mutex_lock(&p->mu);
+	else
+		pthread_mutex_unlock(&p->mu);
 }
 
 void scan_pool_count_error(struct pool *p)

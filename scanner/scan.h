@@ -11,9 +11,9 @@
  * sink (JSON lines on stdout, or batches to the collector).
  *
  * Every snapshot kind feeds regular files to scan_file_run(): the
- * directory walk (walk.c, optionally through a thread pool, pool.c),
- * container image layers (image.c) and ext images (ext4.c) through
- * memory-backed files (snapshot.c).  Per file, scan_file_run() picks the
+ * directory walk (walk.c), container image layers (image.c) and ext
+ * images (ext4.c) through memory-backed files (snapshot.c), all of them
+ * optionally through a thread pool (pool.c).  Per file, scan_file_run() picks the
  * inventory parser by path (inventory.c, rpmdb.c), ELF shared objects
  * (elfso.c) or the archive reader, then the malware hashes (malware.c) and
  * the secrets and PII pass (secrets.c).  Package findings are matched
@@ -136,7 +136,8 @@ enum scan_check {
  * archive, a recognised zip bomb.  Pointers borrowed for the call.
  */
 struct scan_event {
-	const char *kind;       /* "limit", "corrupt", "bomb", "recursion" */
+	const char *kind;       /* "limit", "corrupt", "bomb", "recursive",
+				 * "symlink" */
 	const char *what;       /* the limit's name or the reason */
 	const char *path;
 	const char *inner;
@@ -165,11 +166,12 @@ struct scan_ctx {
 	struct scan_malware *malware;    /* borrowed; NULL: none */
 	struct osv_db *advisories;       /* borrowed; NULL: none */
 	struct scan_yara *yara;          /* borrowed; NULL: none */
-	int threads;               /* files scanned in parallel (dir walks) */
+	int threads;               /* files scanned in parallel */
 	bool progress;             /* a progress line on stderr */
 	uint64_t progress_ns;      /* when it was last drawn */
 	void *lock;                /* a worker's pool (pool.c), or NULL */
-	struct pool *pool;         /* the walk's pool while threads run */
+	struct pool *pool;         /* the walk's or image reader's pool
+				    * while threads run */
 };
 
 /* ---- pool.c --------------------------------------------------------- */
@@ -180,9 +182,17 @@ struct pool;
  * scans inline).  The sinks of <ctx> are called under the pool's lock. */
 struct pool *scan_pool_start(struct scan_ctx *ctx);
 /* Queues an open regular file (fd taken) for a worker; blocks while the
- * queue is full. */
+ * queue is full.  <link_target> and <layer> as in struct scan_file
+ * (copied), or NULL.  <in_memory>: the file is a memfd holding its bytes,
+ * so queued ones are bounded in bytes too (POOL_MAX_QUEUED_BYTES). */
 void scan_pool_submit(struct pool *p, const char *path, int fd,
-		      uint64_t size);
+		      uint64_t size, const char *link_target,
+		      const char *layer, bool in_memory);
+/* An event sink that hands events to the run's sink under the lock. */
+struct scan_event_sink scan_pool_event_sink(struct pool *p);
+/* Takes (<on>) or releases the lock over the run's sinks and counters,
+ * for the submitting thread to report an event while workers run. */
+void scan_pool_lock(struct pool *p, bool on);
 /* Counts an error of the walking thread while workers run. */
 void scan_pool_count_error(struct pool *p);
 /* Waits for every queued file, adds the workers' counts to the run's and
@@ -199,8 +209,12 @@ void scan_ctx_init(struct scan_ctx *ctx, const struct scan_sink *sink);
 /* ---- walk.c --------------------------------------------------------- */
 
 /*
- * Scans <root>: a directory walked without following symlinks, or a single
- * regular file.  Problems below the root are logged, counted in ctx->stats
+ * Scans <root>: a directory, or a single regular file.  A symlink below
+ * the root is resolved inside the root only (an absolute target is taken
+ * from the root, a ".." above the root escapes it): one naming a regular
+ * file in the root has that file scanned under the link's path (once per
+ * target file); an escaping, looping or dangling link is skipped, and the
+ * first two are "symlink" events.  Problems below the root are logged, counted in ctx->stats
  * and skipped.  Returns 0, or -errno when the root itself cannot be opened.
  */
 int scan_walk_root(struct scan_ctx *ctx, const char *root);
@@ -219,6 +233,8 @@ struct scan_file {
 	int fd;
 	uint64_t size;
 	const char *layer_digest;  /* image layer, NULL outside images */
+	const char *link_target;   /* <path> is a symlink to this snapshot
+				    * path (noted in evidence), or NULL */
 	uint64_t started_ns;       /* for max_file_ms */
 	bool hashed;
 	char sha256[PX_SHA256_HEX_LEN + 1];

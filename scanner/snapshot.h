@@ -41,5 +41,37 @@ int scan_ext_image(struct scan_ctx *ctx, const char *img_path);
 int scan_mem_file(struct scan_ctx *ctx, const char *path, uint64_t size,
 		  const char *layer,
 		  int (*fill)(void *arg, int fd, uint64_t size), void *arg);
+/* The same for a symlink <path> naming the file <link_target>. */
+int scan_mem_file_as(struct scan_ctx *ctx, const char *path, uint64_t size,
+		     const char *layer, const char *link_target,
+		     int (*fill)(void *arg, int fd, uint64_t size), void *arg);
+
+/* ---- symlinks inside a snapshot --------------------------------------- */
+
+#define SCAN_LINK_MAX 4096      /* a resolved path, bytes */
+#define SCAN_LINK_HOPS 40       /* links followed resolving one link */
+
+enum {
+	SCAN_LINK_OTHER = 0,    /* a file, device, ... */
+	SCAN_LINK_DIR = 1,
+	SCAN_LINK_LINK = 2,
+};
+
+/* What root-relative <rel> is, not following it: SCAN_LINK_*, the link's
+ * target copied to <target> (<len> bytes at most, NUL-terminated) for a
+ * link; -ENOENT or another -errno when it cannot be looked up. */
+typedef int (*scan_link_lookup_fn)(void *arg, const char *rel, char *target,
+				   size_t len);
+
+/*
+ * Resolves the symlink at root-relative <link> (no leading '/') to a
+ * root-relative path holding no links, in <out> (SCAN_LINK_MAX bytes; ""
+ * for the root itself).  Targets are taken as if the root were "/": an
+ * absolute one starts at the root.  -EXDEV when a ".." would leave the
+ * root, -ELOOP past SCAN_LINK_HOPS links, -ENOENT or -ENOTDIR when the
+ * link dangles, -ENAMETOOLONG.
+ */
+int scan_link_resolve(const char *link, scan_link_lookup_fn lookup,
+		      void *arg, char *out, size_t out_len);
 
 #endif

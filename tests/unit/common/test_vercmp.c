@@ -194,6 +194,77 @@ START_TEST(maven_order_follows_comparable_version)
 }
 END_TEST
 
+/* Qualifier orders, as Maven's own ComparableVersion tests list them. */
+START_TEST(maven_qualifiers_order_as_in_maven)
+{
+	static const char *const chain[] = {
+		"1-alpha2snapshot", "1-alpha2", "1-alpha-123", "1-beta-2",
+		"1-beta123", "1-m2", "1-m11", "1-rc", "1-cr2", "1-rc123",
+		"1-SNAPSHOT", "1", "1-sp", "1-sp2", "1-sp123", "1-abc",
+		"1-def", "1-pom-1", "1-1-snapshot", "1-1", "1-2", "1-123",
+	};
+
+	check_chain(px_vercmp_maven, chain, sizeof(chain) / sizeof(chain[0]),
+		    "maven");
+}
+END_TEST
+
+/* Numbers, '.' against '-', and letter/digit changes as separators. */
+START_TEST(maven_numbers_and_sub_lists_order_as_in_maven)
+{
+	static const char *const chain[] = {
+		"2.0", "2-1", "2.0.a", "2.0.0.a", "2.0.2", "2.0.123", "2.1.0",
+		"2.1-a", "2.1b", "2.1-c", "2.1-1", "2.1.0.1", "2.2", "2.123",
+		"11.a2", "11.a11", "11.b2", "11.b11", "11.m2", "11.m11", "11",
+		"11.a", "11b", "11c", "11m",
+	};
+
+	check_chain(px_vercmp_maven, chain, sizeof(chain) / sizeof(chain[0]),
+		    "maven");
+}
+END_TEST
+
+/* The examples of the Maven version order specification (POM
+ * reference): '-' opens a sub-list, so "1-1" is below "1.1". */
+START_TEST(maven_hyphen_parts_are_sub_lists_not_flattened)
+{
+	ck_assert_int_lt(px_vercmp_maven("1-1", "1.1"), 0);
+	ck_assert_int_gt(px_vercmp_maven("1.1", "1-1"), 0);
+	ck_assert_int_lt(px_vercmp_maven("1", "1.1"), 0);
+	ck_assert_int_lt(px_vercmp_maven("1-snapshot", "1"), 0);
+	ck_assert_int_lt(px_vercmp_maven("1", "1-sp"), 0);
+	ck_assert_int_lt(px_vercmp_maven("1-foo2", "1-foo10"), 0);
+	ck_assert_int_lt(px_vercmp_maven("1-foo", "1-1"), 0);
+	ck_assert_int_gt(px_vercmp_maven("1-sp", "1-ga"), 0);
+	ck_assert_int_gt(px_vercmp_maven("1-sp.1", "1-ga.1"), 0);
+	/* the null "ga" is dropped before the sub-list: [1, [[1]]] */
+	ck_assert_int_lt(px_vercmp_maven("1-sp-1", "1-ga-1"), 0);
+	ck_assert_int_eq(px_vercmp_maven("1-a1", "1-alpha-1"), 0);
+	ck_assert_int_eq(px_vercmp_maven("1.0-1", "1-1"), 0);
+}
+END_TEST
+
+START_TEST(maven_trailing_nulls_do_not_count)
+{
+	static const char *const same[] = {
+		"1", "1.0", "1.0.0", "1.ga", "1-ga", "1-0", "1.final",
+		"1-release", "1.", "1-", "1.0.0-0.0.0", "1-GA", "01",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		ck_assert_msg(px_vercmp_maven(same[i], "1") == 0 &&
+			      px_vercmp_maven("1", same[i]) == 0,
+			      "maven %s == 1", same[i]);
+	ck_assert_int_eq(px_vercmp_maven("1.0.0-foo.0.0", "1-foo"), 0);
+	ck_assert_int_eq(px_vercmp_maven("1-rc1", "1-CR1"), 0);
+	ck_assert_int_eq(px_vercmp_maven("1-b2", "1-beta-2"), 0);
+	ck_assert_int_eq(px_vercmp_maven("1-m3", "1-milestone-3"), 0);
+	/* a, b, m not before a digit are plain qualifiers */
+	ck_assert_int_gt(px_vercmp_maven("1-a", "1-alpha"), 0);
+}
+END_TEST
+
 START_TEST(ecosystem_names_map_to_their_schemes)
 {
 	ck_assert_int_eq(px_ver_scheme_of("Debian:12"), PX_VER_DEB);
@@ -222,6 +293,10 @@ static Suite *vercmp_suite(void)
 	tcase_add_test(tc, semver_order_follows_the_specification);
 	tcase_add_test(tc, pep440_order_follows_the_specification);
 	tcase_add_test(tc, maven_order_follows_comparable_version);
+	tcase_add_test(tc, maven_qualifiers_order_as_in_maven);
+	tcase_add_test(tc, maven_numbers_and_sub_lists_order_as_in_maven);
+	tcase_add_test(tc, maven_hyphen_parts_are_sub_lists_not_flattened);
+	tcase_add_test(tc, maven_trailing_nulls_do_not_count);
 	tcase_add_test(tc, ecosystem_names_map_to_their_schemes);
 	suite_add_tcase(s, tc);
 	return s;

@@ -4,7 +4,8 @@
 #   docker.tar  docker-save archive of two layers (second layer whites out
 #               and replaces files of the first)
 #   oci/        the same layers as an OCI image layout, gzip-compressed
-#   disk.img    an ext4 image made with mke2fs -d (no mounting)
+#   disk.img    an ext4 image made with mke2fs -d (no mounting), with
+#               symlinks inside, escaping and looping
 #   digests     "docker1 docker2 oci1 oci2" layer digests, one line
 set -eu
 W=$1
@@ -53,6 +54,14 @@ npm "$W/root/srv/node_modules/e/package.json" e 2.0
 mkdir -p "$W/root/deep/er/still"
 meta "$W/root/deep/er/still/z-9.dist-info/METADATA" z 9
 ln -s /etc "$W/root/etc-link"
+# links: one to a file inside (scanned under its own path), one escaping,
+# one looping, one absolute to a file the image lacks (never the host's)
+mkdir -p "$W/root/srv/node_modules/f" "$W/root/srv/node_modules/g"
+ln -s ../e/package.json "$W/root/srv/node_modules/f/package.json"
+ln -s /srv/node_modules/e/package.json "$W/root/srv/node_modules/g/package.json"
+ln -s ../../etc/passwd "$W/root/srv/escape"
+ln -s loop "$W/root/loop"
+ln -s /etc/shadow "$W/root/shadow"
 mkfifo "$W/root/fifo"
 mke2fs -q -t ext4 -d "$W/root" "$W/disk.img" 8M
 

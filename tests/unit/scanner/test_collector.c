@@ -36,6 +36,11 @@ struct fake {
 	int reports;
 	uint64_t reported_findings;
 	char roots[2][512];
+	size_t events;          /* ScanEvents on the reports */
+	uint64_t events_dropped;
+	char event_kind[64];
+	char event_path[512];
+	char event_inner[512];
 	char host_id[64];
 	char source_id[128];
 	int kind;
@@ -67,6 +72,18 @@ static void on_batch(struct px_inbatch *ib, void *arg)
 			 b->scan->root);
 		f->reports++;
 		f->reported_findings += b->scan->findings;
+	}
+	if (b->scan) {
+		f->events += b->scan->n_events;
+		f->events_dropped += b->scan->events_dropped;
+		if (b->scan->n_events) {
+			snprintf(f->event_kind, sizeof(f->event_kind), "%s",
+				 b->scan->events[0]->kind);
+			snprintf(f->event_path, sizeof(f->event_path), "%s",
+				 b->scan->events[0]->path);
+			snprintf(f->event_inner, sizeof(f->event_inner), "%s",
+				 b->scan->events[0]->inner);
+		}
 	}
 	snprintf(f->host_id, sizeof(f->host_id), "%s", b->source->host->host_id);
 	snprintf(f->source_id, sizeof(f->source_id), "%s",
@@ -221,6 +238,135 @@ START_TEST(a_batch_too_large_for_one_message_is_split_not_lost)
 }
 END_TEST
 
+/*
+ * A jar that holds itself is a recursive archive; the scan reports it as
+ * an event, and in collector mode that event rides on the ScanReport.
+ */
+START_TEST(scan_events_ride_on_the_scan_report)
+{
+	static const uint8_t inner_data[] = "not a jar at all";
+	char dir[64], cmd[8192];
+	const char *bin = getenv("PX_SCAN_BIN");
+	struct fake *f = fake_start();
+	uint8_t *zip;
+	size_t len;
+	int st;
+
+	ck_assert_msg(bin && bin[0], "PX_SCAN_BIN is not set");
+	temp_dir(dir);
+	/* a ".jar" entry that is not a zip is a corrupt nested archive */
+	zip = zip_one("lib/broken.jar", inner_data, sizeof(inner_data), &len);
+	put_file(dir, "app.jar", zip, len);
+	free(zip);
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' --checks packages --collector 127.0.0.1:%d --host-id snap-3 --flush-timeout 20 '%s' </dev/null >/dev/null 2>&1",
+		 bin, f->port, dir);
+	st = run_status(cmd);
+	ck_assert_int_eq(st, 0);
+	pthread_mutex_lock(&f->mu);
+	ck_assert_int_eq(f->reports, 1);
+	ck_assert_uint_eq(f->events, 1);
+	ck_assert_uint_eq(f->events_dropped, 0);
+	ck_assert_str_eq(f->event_kind, "corrupt");
+	ck_assert_ptr_nonnull(strstr(f->event_path, "/app.jar"));
+	ck_assert_str_eq(f->event_inner, "lib/broken.jar");
+	pthread_mutex_unlock(&f->mu);
+	fake_stop(f);
+	remove_tree(dir);
+}
+END_TEST
+
+/* Starts a client to the fake collector <f> as source <id>. */
+static struct px_client *client_to(struct fake *f, const char *id,
+				   Parallax__V1__Source *src,
+				   Parallax__V1__HostFacts *facts, char *boot)
+{
+	static char target[64];
+	struct px_client_config cc = { 0 };
+	struct px_client *c;
+	char err[256] = "";
+
+	snprintf(target, sizeof(target), "127.0.0.1:%d", f->port);
+	px_uuid4(boot);
+	facts->host_id = (char *)"snap-4";
+	src->source_id = (char *)id;
+	src->boot_id = boot;
+	src->kind = PARALLAX__V1__SOURCE_KIND__SOURCE_KIND_SCANNER;
+	src->host = facts;
+	cc.target = target;
+	cc.source = src;
+	c = px_client_start(&cc, err, sizeof(err));
+	ck_assert_msg(c != NULL, "client did not start: %s", err);
+	return c;
+}
+
+START_TEST(events_past_the_report_bound_are_counted_as_dropped)
+{
+	Parallax__V1__ScanReport rep = PARALLAX__V1__SCAN_REPORT__INIT;
+	Parallax__V1__HostFacts facts = PARALLAX__V1__HOST_FACTS__INIT;
+	Parallax__V1__Source src = PARALLAX__V1__SOURCE__INIT;
+	struct fake *f = fake_start();
+	struct scan_batcher b;
+	struct px_client *c;
+	struct scan_event ev = { "limit", "archive nested too deep: max_depth",
+				 "/snap/a.jar", "b.jar", "" };
+	char boot[37];
+	int i, extra = 7;
+
+	c = client_to(f, "scanner:events", &src, &facts, boot);
+	ck_assert_int_eq(scan_batcher_init(&b, c, 16, 5000), 0);
+	for (i = 0; i < SCAN_REPORT_MAX_EVENTS + extra; i++)
+		scan_batcher_event(&b, &ev);
+	rep.root = (char *)"/snap";
+	ck_assert_int_eq(scan_batcher_flush(&b, &rep), 0);
+	/* the next report starts empty */
+	ck_assert_uint_eq(b.n_events, 0);
+	ck_assert_uint_eq(b.events_dropped, 0);
+	ck_assert_int_eq(px_client_flush(c, 20000), 0);
+	pthread_mutex_lock(&f->mu);
+	ck_assert_int_eq(f->reports, 1);
+	ck_assert_uint_eq(f->events, SCAN_REPORT_MAX_EVENTS);
+	ck_assert_uint_eq(f->events_dropped, (uint64_t)extra);
+	ck_assert_str_eq(f->event_kind, "depth-limit");
+	ck_assert_str_eq(f->event_inner, "b.jar");
+	pthread_mutex_unlock(&f->mu);
+	scan_batcher_destroy(&b);
+	px_client_stop(c);
+	fake_stop(f);
+}
+END_TEST
+
+START_TEST(event_kinds_map_to_the_wire_vocabulary)
+{
+	static const struct {
+		const char *kind, *what, *want;
+	} cases[] = {
+		{ "limit", "archive nested too deep, skipped: max_depth",
+		  "depth-limit" },
+		{ "limit", "entry over byte budget: max_entry_bytes",
+		  "byte-budget" },
+		{ "limit", "max_archive_bytes", "byte-budget" },
+		{ "limit", "x: max_ratio", "ratio-limit" },
+		{ "limit", "too many entries, archive skipped: max_entries",
+		  "entry-limit" },
+		{ "limit", "file took too long, rest skipped: max_file_ms",
+		  "time-limit" },
+		{ "bomb", "overlapping entries", "zip-bomb" },
+		{ "recursive", "archive contains itself", "recursive" },
+		{ "corrupt", "archive unreadable", "corrupt" },
+		{ "symlink", "link escapes the snapshot root", "symlink" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct scan_event ev = { cases[i].kind, cases[i].what, "/p",
+					 "", "" };
+
+		ck_assert_str_eq(scan_event_pb_kind(&ev), cases[i].want);
+	}
+}
+END_TEST
+
 static Suite *collector_suite(void)
 {
 	Suite *s = suite_create("scanner-collector");
@@ -230,6 +376,9 @@ static Suite *collector_suite(void)
 	tcase_add_test(tc,
 		       findings_reach_the_collector_in_batches_closed_by_scan_reports);
 	tcase_add_test(tc, a_batch_too_large_for_one_message_is_split_not_lost);
+	tcase_add_test(tc, scan_events_ride_on_the_scan_report);
+	tcase_add_test(tc, events_past_the_report_bound_are_counted_as_dropped);
+	tcase_add_test(tc, event_kinds_map_to_the_wire_vocabulary);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,8 +2,8 @@
 /*
  * Hostile input as normal input: a compression-ratio bomb, an
  * overlapping-entry zip bomb, too many entries, a file over its time
- * budget, a jar behind a launcher script, and each limit hit reported as
- * an event in the output.
+ * budget, a jar behind a launcher script, a zip that holds itself, and
+ * each limit hit reported as an event in the output.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -264,6 +264,56 @@ START_TEST(limit_events_appear_in_jsonl_and_sarif_output)
 }
 END_TEST
 
+/*
+ * A zip whose only entry inflates to the zip itself (make_quine.py), on
+ * its own and nested in a jar: each is a "recursive" event, never entered,
+ * so the scan ends at once instead of descending to max_depth.
+ */
+START_TEST(an_archive_holding_a_copy_of_an_ancestor_is_not_descended)
+{
+	const char *script = getenv("PX_MAKE_QUINE");
+	char dir[64], cmd[512], path[128];
+	uint8_t *quine, *outer;
+	size_t qlen, olen;
+	struct scan_ctx ctx;
+	struct lines l;
+	struct evlog ev = { 0 };
+
+	ck_assert_msg(script && script[0],
+		      "PX_MAKE_QUINE is not set; run through meson test");
+	temp_dir(dir);
+	snprintf(path, sizeof(path), "%s/quine.zip", dir);
+	snprintf(cmd, sizeof(cmd), "python3 '%s' '%s'", script, path);
+	ck_assert_msg(run_status(cmd) == 0, "%s failed", script);
+	quine = slurp(path, &qlen);
+	/* what the generator promises: the entry is the whole file */
+	{
+		size_t elen;
+		uint8_t *entry = unzip_entry(path, "r.zip", &elen);
+
+		ck_assert_uint_eq(elen, qlen);
+		ck_assert_int_eq(memcmp(entry, quine, qlen), 0);
+		free(entry);
+	}
+	outer = zip_one("lib/q.zip", quine, qlen, &olen);
+	put_file(dir, "app.jar", outer, olen);
+	lines_ctx(&ctx, &l);
+	ctx.events = (struct scan_event_sink){ ev_keep, &ev };
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_int_eq(ev.n, 2);
+	ck_assert_ptr_nonnull(strstr(ev.text, "recursive|archive contains itself, not entered: recursive archive|r.zip\n"));
+	ck_assert_ptr_nonnull(strstr(ev.text, "recursive|archive contains itself, not entered: recursive archive|lib/q.zip!/r.zip\n"));
+	ck_assert_uint_eq(ctx.stats.limit_hits, 2);
+	ck_assert_uint_eq(ctx.stats.depth_limited, 0);
+	/* quine.zip, app.jar and lib/q.zip: nothing deeper was opened */
+	ck_assert_uint_eq(ctx.stats.archives, 3);
+	free(quine);
+	free(outer);
+	lines_free(&l);
+	remove_tree(dir);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
 	Suite *s = suite_create("scanner-hostile");
@@ -275,6 +325,8 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, too_many_entries_and_too_much_time_stop_the_file);
 	tcase_add_test(tc, a_jar_behind_a_launcher_script_is_read);
 	tcase_add_test(tc, limit_events_appear_in_jsonl_and_sarif_output);
+	tcase_add_test(tc,
+		       an_archive_holding_a_copy_of_an_ancestor_is_not_descended);
 	suite_add_tcase(s, tc);
 	return s;
 }

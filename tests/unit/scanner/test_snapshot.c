@@ -111,18 +111,22 @@ START_TEST(oci_layout_layers_apply_in_order_with_whiteouts)
 }
 END_TEST
 
-START_TEST(ext4_images_are_read_without_mounting_and_links_not_followed)
+START_TEST(ext4_images_are_read_without_mounting_and_links_resolved_inside)
 {
 	struct scan_ctx ctx;
 	struct lines l;
 
 	scan_kind("disk.img", SCAN_SNAP_EXT, &ctx, &l);
-	ck_assert_uint_eq(l.n, 3);
+	ck_assert_uint_eq(l.n, 4);
 	ck_assert_uint_eq(lines_count(&l, "|pypi|a|1.0|"), 1);
-	ck_assert_uint_eq(lines_count(&l, "|npm|e|2.0|"), 1);
+	/* e itself, and once through f/ or g/package.json: both name the
+	 * same inode, which is not scanned twice */
+	ck_assert_uint_eq(lines_count(&l, "|npm|e|2.0|"), 2);
 	ck_assert_uint_eq(lines_count(&l, "|pypi|z|9|"), 1);
-	ck_assert_uint_eq(ctx.stats.files, 3);     /* no fifo, no link */
-	ck_assert_uint_eq(ctx.stats.errors, 0);
+	ck_assert_uint_eq(ctx.stats.files, 4);     /* no fifo */
+	/* srv/escape and loop; etc-link and shadow dangle in the image */
+	ck_assert_uint_eq(ctx.stats.events, 2);
+	ck_assert_uint_eq(ctx.stats.errors, 2);
 	lines_free(&l);
 }
 END_TEST
@@ -142,8 +146,13 @@ START_TEST(paths_in_images_are_paths_inside_the_image)
 	ck_assert(file_has(out, digest[1]));
 	ck_assert(file_has(err, "kind=docker-archive"));
 	ck_assert(file_has(err, "kind=ext4"));
-	ck_assert(!file_has(out, "etc-link"));
+	ck_assert(!file_has(out, "\"path\":\"/etc-link"));
 	ck_assert(!file_has(out, "root:"));
+	ck_assert(file_has(out, "\"path\":\"/srv/node_modules/f/package.json\"") !=
+		  file_has(out, "\"path\":\"/srv/node_modules/g/package.json\""));
+	ck_assert(file_has(out, "via symlink to /srv/node_modules/e/package.json"));
+	ck_assert(file_has(out, "\"event\":\"symlink\",\"what\":\"link escapes the snapshot root, not followed\",\"path\":\"/srv/escape\""));
+	ck_assert(file_has(out, "\"event\":\"symlink\",\"what\":\"link loops, not followed\",\"path\":\"/loop\""));
 }
 END_TEST
 
@@ -171,6 +180,110 @@ START_TEST(a_truncated_image_is_reported_not_crashed_on)
 }
 END_TEST
 
+/* Scans <rel> of the work directory with --threads <n>: jsonl lines in
+ * <out>, sorted. */
+static void scan_sorted(const char *rel, int n, const char *out)
+{
+	char cmd[1024];
+	const char *bin = getenv("PX_SCAN_BIN");
+
+	ck_assert_msg(bin && bin[0], "PX_SCAN_BIN is not set");
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' --format jsonl --checks packages,secrets --secret-key-file '%s/key' --threads %d '%s/%s' >'%s.raw' 2>/dev/null && sort '%s.raw' > '%s'",
+		 bin, work, n, work, rel, out, out, out);
+	ck_assert_int_eq(run_status(cmd), 0);
+}
+
+/*
+ * Files of images and ext images go to the worker pool like a directory's:
+ * the findings and events are the same as with one thread (in another
+ * order, so compared sorted).  Symlinks in both are resolved inside the
+ * image.
+ */
+START_TEST(images_scanned_by_many_threads_give_what_one_thread_gives)
+{
+	static const char *const kinds[] = { "many.img", "many.tar" };
+	char cmd[4096], one[256], four[256], jar[4096];
+	size_t i;
+
+	build();
+	snprintf(jar, sizeof(jar), "%s/true-hits/log4j-core-2.14.1.jar",
+		 fixture_samples());
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cd '%s'; mkdir -p many/opt many/etc; echo 0123456789abcdef0123456789 > key; "
+		 "for i in $(seq 1 60); do d=many/py/p$i-1.$i.dist-info; mkdir -p $d; "
+		 "printf 'Name: p%%s\nVersion: 1.%%s\n' $i $i > $d/METADATA; done; "
+		 "cp '%s' many/opt/core.jar; ln -s ../opt/core.jar many/etc/link.jar; "
+		 "ln -s ../../../x many/etc/out; ln -s loop many/loop; "
+		 "printf 'key = AKIAQ3EGRT5YBN7XKD2P\n' > many/etc/aws.txt; "
+		 "mke2fs -q -t ext4 -d many many.img 16M; "
+		 "mkdir -p mt/l; tar -C many -cf mt/l/layer.tar .; "
+		 "printf '[{\"Config\":\"c.json\",\"Layers\":[\"l/layer.tar\"]}]' > mt/manifest.json; "
+		 "printf '{}' > mt/c.json; tar -C mt -cf many.tar l/layer.tar c.json manifest.json",
+		 work, jar);
+	ck_assert_int_eq(run_status(cmd), 0);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		snprintf(one, sizeof(one), "%s/one.%zu", work, i);
+		snprintf(four, sizeof(four), "%s/four.%zu", work, i);
+		scan_sorted(kinds[i], 1, one);
+		scan_sorted(kinds[i], 4, four);
+		snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", one, four);
+		ck_assert_msg(run_status(cmd) == 0, "%s: --threads 4 differs",
+			      kinds[i]);
+		/* 60 python packages, log4j-core, the key */
+		ck_assert(file_has(one, "\"name\":\"p60\""));
+		ck_assert(file_has(one, "log4j-core"));
+		ck_assert(file_has(one, "\"type\":\"secret\""));
+		snprintf(cmd, sizeof(cmd), "test $(wc -l < '%s') -ge 62", one);
+		ck_assert_int_eq(run_status(cmd), 0);
+		/* links: one followed (the jar scanned as the link too), one
+		 * escaping, one looping */
+		ck_assert(file_has(one, "\"path\":\"/etc/link.jar\""));
+		ck_assert(file_has(one, "via symlink to /opt/core.jar"));
+		ck_assert(file_has(one, "\"what\":\"link escapes the snapshot root, not followed\",\"path\":\"/etc/out\""));
+		ck_assert(file_has(one, "\"what\":\"link loops, not followed\",\"path\":\"/loop\""));
+	}
+}
+END_TEST
+
+/*
+ * Links across layers: one in the upper layer names a jar of the lower
+ * one (scanned under the link's path, with the jar's layer), one names a
+ * jar the upper layer whites out (dangling, so nothing).
+ */
+START_TEST(image_links_resolve_in_the_merged_layers)
+{
+	char cmd[4096], jar[4096], out[256], err[256], args[512];
+
+	build();
+	snprintf(jar, sizeof(jar), "%s/true-hits/log4j-core-2.14.1.jar",
+		 fixture_samples());
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cd '%s'; mkdir -p x1/opt x2/app x2/opt xt/l1 xt/l2; "
+		 "cp '%s' x1/opt/core.jar; cp '%s' x1/opt/gone.jar; "
+		 "ln -s /opt/core.jar x2/app/log4j.jar; "
+		 "ln -s ../opt/gone.jar x2/app/gone.jar; : > x2/opt/.wh.gone.jar; "
+		 "tar -C x1 -cf xt/l1/layer.tar .; tar -C x2 -cf xt/l2/layer.tar .; "
+		 "printf '[{\"Config\":\"c.json\",\"Layers\":[\"l1/layer.tar\",\"l2/layer.tar\"]}]' > xt/manifest.json; "
+		 "printf '{}' > xt/c.json; "
+		 "tar -C xt -cf links.tar l1/layer.tar l2/layer.tar c.json manifest.json",
+		 work, jar, jar);
+	ck_assert_int_eq(run_status(cmd), 0);
+	snprintf(out, sizeof(out), "%s/links.out", work);
+	snprintf(err, sizeof(err), "%s/links.err", work);
+	snprintf(args, sizeof(args), "--format jsonl --checks packages '%s/links.tar'",
+		 work);
+	ck_assert_int_eq(scan_bin(args, out, err), 0);
+	ck_assert(file_has(out, "\"path\":\"/opt/core.jar\""));
+	ck_assert(file_has(out, "\"path\":\"/app/log4j.jar\""));
+	ck_assert(file_has(out, "via symlink to /opt/core.jar"));
+	ck_assert(file_has(out, "\"layer_digest\":\"l1/layer.tar\""));
+	ck_assert(!file_has(out, "\"layer_digest\":\"l2/layer.tar\""));
+	ck_assert(!file_has(out, "gone.jar"));
+	ck_assert(!file_has(out, "\"type\":\"event\""));
+}
+END_TEST
+
 static void cleanup(void)
 {
 	if (work[0])
@@ -186,9 +299,12 @@ static Suite *snapshot_suite(void)
 	tcase_add_unchecked_fixture(tc, NULL, cleanup);
 	tcase_add_test(tc, docker_save_layers_apply_in_order_with_whiteouts);
 	tcase_add_test(tc, oci_layout_layers_apply_in_order_with_whiteouts);
-	tcase_add_test(tc, ext4_images_are_read_without_mounting_and_links_not_followed);
+	tcase_add_test(tc, ext4_images_are_read_without_mounting_and_links_resolved_inside);
 	tcase_add_test(tc, paths_in_images_are_paths_inside_the_image);
 	tcase_add_test(tc, a_truncated_image_is_reported_not_crashed_on);
+	tcase_add_test(tc,
+		       images_scanned_by_many_threads_give_what_one_thread_gives);
+	tcase_add_test(tc, image_links_resolve_in_the_merged_layers);
 	suite_add_tcase(s, tc);
 	return s;
 }

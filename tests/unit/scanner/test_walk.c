@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The directory walk: what it enters, what it refuses (symlinks, fifos,
- * sockets), how it names what it finds, and its answer for a root it
+ * The directory walk: what it enters, what it refuses (fifos, sockets,
+ * symlinks leaving the root or looping), how it follows symlinks inside
+ * the root, how it names what it finds, and its answer for a root it
  * cannot read.
  */
 #include <check.h>
@@ -59,7 +60,7 @@ START_TEST(files_in_subdirectories_are_found_and_named_from_the_root)
 }
 END_TEST
 
-START_TEST(symlinks_fifos_and_sockets_are_skipped_silently)
+START_TEST(absent_link_targets_fifos_and_sockets_are_skipped_silently)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct scan_ctx ctx;
@@ -199,6 +200,159 @@ START_TEST(unreadable_files_and_directories_are_counted_and_skipped)
 }
 END_TEST
 
+/* Makes <dir>/<rel> a symlink to <target>. */
+static void put_link(const char *dir, const char *rel, const char *target)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	ck_assert_msg(symlink(target, path) == 0, "symlink %s: %s", path,
+		      strerror(errno));
+}
+
+static void mkdir_in(const char *dir, const char *rel)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+}
+
+struct event_tally {
+	size_t escapes, loops, other;
+	char last_path[4096];
+};
+
+static void tally_event(void *arg, const struct scan_event *ev)
+{
+	struct event_tally *t = arg;
+
+	if (strcmp(ev->kind, "symlink"))
+		t->other++;
+	else if (strstr(ev->what, "escapes"))
+		t->escapes++;
+	else if (strstr(ev->what, "loops"))
+		t->loops++;
+	else
+		t->other++;
+	snprintf(t->last_path, sizeof(t->last_path), "%s", ev->path);
+}
+
+/* Scans <dir> with <threads> and checks what the links inside it gave. */
+static void check_links_inside(const char *dir, int threads)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	struct event_tally t = { 0 };
+	char real[4096], l1[4096], l2[4096], l3[4096];
+	const struct kept *via = NULL;
+	size_t i;
+
+	memset(&k, 0, sizeof(k));
+	keeper_ctx(&ctx, &k);
+	ctx.threads = threads;
+	ctx.events = (struct scan_event_sink){ tally_event, &t };
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	snprintf(real, sizeof(real), "%s/lib/real.jar", dir);
+	snprintf(l1, sizeof(l1), "%s/app/log4j.jar", dir);
+	snprintf(l2, sizeof(l2), "%s/abs.jar", dir);
+	snprintf(l3, sizeof(l3), "%s/chain.jar", dir);
+	/* the file itself, and one link to it: three links name it */
+	ck_assert_uint_eq(k.n, 2);
+	for (i = 0; i < k.n; i++) {
+		if (!strcmp(k.items[i].path, real)) {
+			ck_assert_ptr_null(strstr(k.items[i].evidence,
+						  "symlink"));
+			continue;
+		}
+		via = &k.items[i];
+	}
+	ck_assert_ptr_nonnull(via);
+	ck_assert_msg(!strcmp(via->path, l1) || !strcmp(via->path, l2) ||
+		      !strcmp(via->path, l3), "finding at %s", via->path);
+	ck_assert_ptr_nonnull(strstr(via->evidence,
+				     "via symlink to /lib/real.jar"));
+	ck_assert_uint_eq(ctx.stats.files, 2);
+	ck_assert_uint_eq(ctx.stats.errors, 0);
+	ck_assert_uint_eq(t.escapes + t.loops + t.other, 0);
+}
+
+/*
+ * Links that stay inside the root are followed: relative, absolute (from
+ * the root, not the host's /) and through another link.  The target is
+ * scanned once under a link's path, besides its own.
+ */
+START_TEST(links_inside_the_root_are_followed_once_under_their_own_path)
+{
+	char dir[64];
+
+	temp_dir(dir);
+	mkdir_in(dir, "lib");
+	mkdir_in(dir, "app");
+	{
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/lib/real.jar", dir);
+		put_core(path);
+	}
+	put_link(dir, "app/log4j.jar", "../lib/./real.jar");
+	put_link(dir, "abs.jar", "/lib/real.jar");
+	put_link(dir, "chain.jar", "app/log4j.jar");
+	put_link(dir, "libdir", "lib");         /* directories: not walked */
+	put_link(dir, "dangling.jar", "lib/missing.jar");
+	check_links_inside(dir, 1);
+	check_links_inside(dir, 2);
+	remove_tree(dir);
+}
+END_TEST
+
+/*
+ * Links leaving the root (by "..", directly or through another link) and
+ * links that loop are events; nothing outside the root is read, and an
+ * absolute target never means the host's file.
+ */
+START_TEST(escaping_and_looping_links_are_events_and_never_read)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	struct event_tally t = { 0 };
+	char dir[64], outside[64], path[4096], target[4200];
+
+	temp_dir(dir);
+	temp_dir(outside);
+	snprintf(path, sizeof(path), "%s/real.jar", outside);
+	put_core(path);
+	mkdir_in(dir, "a");
+	put_link(dir, "a/passwd.jar", "../../etc/passwd");
+	/* names the outside jar relative to the root's parent */
+	snprintf(target, sizeof(target), "../%s/real.jar",
+		 strrchr(outside, '/') + 1);
+	put_link(dir, "sibling.jar", target);
+	put_link(dir, "up", "..");
+	snprintf(target, sizeof(target), "up/%s/real.jar",
+		 strrchr(outside, '/') + 1);
+	put_link(dir, "through.jar", target);
+	/* absolute: the root's own /etc/shadow, which does not exist */
+	put_link(dir, "shadow.jar", "/etc/shadow");
+	put_link(dir, "loop1", "loop2");
+	put_link(dir, "loop2", "loop1");
+	put_link(dir, "self.jar", "./self.jar");
+	keeper_ctx(&ctx, &k);
+	ctx.events = (struct scan_event_sink){ tally_event, &t };
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_uint_eq(k.n, 0);
+	ck_assert_uint_eq(ctx.stats.files, 0);
+	/* a/passwd.jar, sibling.jar, up, through.jar */
+	ck_assert_uint_eq(t.escapes, 4);
+	ck_assert_uint_eq(t.loops, 3);
+	ck_assert_uint_eq(t.other, 0);
+	ck_assert_uint_eq(ctx.stats.events, 7);
+	ck_assert_uint_eq(ctx.stats.errors, 7);
+	remove_tree(dir);
+	remove_tree(outside);
+}
+END_TEST
+
 static Suite *walk_suite(void)
 {
 	Suite *s = suite_create("scanner-walk");
@@ -206,7 +360,10 @@ static Suite *walk_suite(void)
 
 	tcase_add_test(tc,
 		       files_in_subdirectories_are_found_and_named_from_the_root);
-	tcase_add_test(tc, symlinks_fifos_and_sockets_are_skipped_silently);
+	tcase_add_test(tc, absent_link_targets_fifos_and_sockets_are_skipped_silently);
+	tcase_add_test(tc,
+		       links_inside_the_root_are_followed_once_under_their_own_path);
+	tcase_add_test(tc, escaping_and_looping_links_are_events_and_never_read);
 	tcase_add_test(tc, a_single_file_can_be_the_root);
 	tcase_add_test(tc, a_missing_root_is_an_error_for_the_caller);
 	tcase_add_test(tc, a_plain_file_without_archive_name_or_magic_is_ignored);
