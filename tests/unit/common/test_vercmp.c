@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "vercmp.h"
+#include "px_check.h"
 
 static int sgn(int v)
 {
@@ -304,11 +305,5 @@ static Suite *vercmp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(vercmp_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(vercmp_suite());
 }

@@ -12,6 +12,7 @@
 
 #include "helpers.h"
 #include "scan.h"
+#include "px_check.h"
 
 #define CORE "org.apache.logging.log4j:log4j-core"
 #define ALL4 "CVE-2021-44228,CVE-2021-44832,CVE-2021-45046,CVE-2021-45105"
@@ -285,11 +286,5 @@ static Suite *archive_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(archive_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(archive_suite());
 }

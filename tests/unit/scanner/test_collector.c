@@ -18,6 +18,7 @@
 #include "host.h"
 #include "output.h"
 #include "transport.h"
+#include "px_check.h"
 
 struct fake {
 	uv_loop_t loop;
@@ -385,11 +386,5 @@ static Suite *collector_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(collector_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(collector_suite());
 }

@@ -17,6 +17,7 @@
 #include "helpers.h"
 #include "host.h"
 #include "scan.h"
+#include "px_check.h"
 
 struct evlog {
 	char text[8192];
@@ -333,11 +334,5 @@ static Suite *hostile_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(hostile_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(hostile_suite());
 }

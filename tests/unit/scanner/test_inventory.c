@@ -15,6 +15,7 @@
 #include "helpers.h"
 #include "inventory.h"
 #include "scan.h"
+#include "px_check.h"
 
 /* Sorts the lines of <text> in place order into a new string. */
 static int cmp_str(const void *a, const void *b)
@@ -412,11 +413,5 @@ static Suite *inventory_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(inventory_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(inventory_suite());
 }

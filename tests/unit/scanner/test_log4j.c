@@ -12,6 +12,7 @@
 
 #include "helpers.h"
 #include "scan.h"
+#include "px_check.h"
 
 #define CORE "org.apache.logging.log4j:log4j-core"
 #define CORE_PREFIX "org/apache/logging/log4j/core/"
@@ -285,11 +286,5 @@ static Suite *log4j_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(log4j_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(log4j_suite());
 }

@@ -16,6 +16,7 @@
 #include "helpers.h"
 #include "osvmatch.h"
 #include "scan.h"
+#include "px_check.h"
 
 static const char *const advisories[] = {
 	/* Maven by GHSA id with a CVE alias and a CVSS v3 vector (10.0) */
@@ -198,11 +199,5 @@ static Suite *osv_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(osv_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(osv_suite());
 }

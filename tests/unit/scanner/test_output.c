@@ -12,6 +12,7 @@
 #include "helpers.h"
 #include "output.h"
 #include "scan.h"
+#include "px_check.h"
 
 /* Sample path: quote, backslash, newline, tab, a control byte, an invalid
  * byte (0xff), a valid two-byte character (e-acute) and a lone
@@ -172,11 +173,5 @@ static Suite *output_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(output_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(output_suite());
 }

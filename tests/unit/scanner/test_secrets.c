@@ -17,6 +17,7 @@
 #include "helpers.h"
 #include "scan.h"
 #include "secrets.h"
+#include "px_check.h"
 
 /* The planted values: fake but shaped like the real thing. */
 static const char *const planted[] = {
@@ -249,11 +250,5 @@ static Suite *secrets_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(secrets_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(secrets_suite());
 }

@@ -19,6 +19,7 @@
 
 #include "helpers.h"
 #include "scan.h"
+#include "px_check.h"
 
 #define CORE "org.apache.logging.log4j:log4j-core"
 
@@ -375,11 +376,5 @@ static Suite *walk_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(walk_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return px_check_run(walk_suite());
 }
