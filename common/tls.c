@@ -68,25 +68,45 @@ static int load_three(const char *ca, const char *cert, const char *key,
 	return 0;
 }
 
+/* The PEM files of one side, loaded; pair points into pem[]. */
+struct pems {
+	char *pem[3];
+	grpc_ssl_pem_key_cert_pair pair;
+};
+
+static int load_pems(const char *ca, const char *cert, const char *key,
+		     struct pems *p, char *err, size_t errlen)
+{
+	int r = load_three(ca, cert, key, p->pem, err, errlen);
+
+	if (r == 0) {
+		p->pair.private_key = p->pem[2];
+		p->pair.cert_chain = p->pem[1];
+	}
+	return r;
+}
+
+static void free_pems(struct pems *p)
+{
+	for (int i = 0; i < 3; i++)
+		free(p->pem[i]);
+}
+
 grpc_channel_credentials *px_tls_channel_creds(const char *ca,
 					       const char *cert,
 					       const char *key, char *err,
 					       size_t errlen)
 {
 	grpc_channel_credentials *creds;
-	grpc_ssl_pem_key_cert_pair pair;
-	char *pem[3];
-	int r = load_three(ca, cert, key, pem, err, errlen);
+	struct pems p;
+	int r = load_pems(ca, cert, key, &p, err, errlen);
 
 	if (r < 0)
 		return NULL;
 	if (r == 1)
 		return grpc_insecure_credentials_create();
-	pair.private_key = pem[2];
-	pair.cert_chain = pem[1];
-	creds = grpc_ssl_credentials_create(pem[0], &pair, NULL, NULL);
-	for (int i = 0; i < 3; i++)
-		free(pem[i]);
+	creds = grpc_ssl_credentials_create(p.pem[0], &p.pair, NULL, NULL);
+	free_pems(&p);
 	if (creds == NULL)
 		snprintf(err, errlen, "gRPC refused the TLS credentials");
 	return creds;
@@ -97,21 +117,17 @@ grpc_server_credentials *px_tls_server_creds(const char *ca, const char *cert,
 					     size_t errlen)
 {
 	grpc_server_credentials *creds;
-	grpc_ssl_pem_key_cert_pair pair;
-	char *pem[3];
-	int r = load_three(ca, cert, key, pem, err, errlen);
+	struct pems p;
+	int r = load_pems(ca, cert, key, &p, err, errlen);
 
 	if (r < 0)
 		return NULL;
 	if (r == 1)
 		return grpc_insecure_server_credentials_create();
-	pair.private_key = pem[2];
-	pair.cert_chain = pem[1];
 	creds = grpc_ssl_server_credentials_create_ex(
-		pem[0], &pair, 1,
+		p.pem[0], &p.pair, 1,
 		GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
-	for (int i = 0; i < 3; i++)
-		free(pem[i]);
+	free_pems(&p);
 	if (creds == NULL)
 		snprintf(err, errlen, "gRPC refused the TLS credentials");
 	return creds;
