@@ -190,38 +190,6 @@ static int find_matches(PGconn *c, struct coll_arr *col,
 	return 0;
 }
 
-/* Replaces the matches, turns them into findings on every host holding
- * the version, and correlates those with the live loads. */
-static const char SQL_APPLY_MATCHES[] =
-	"WITH m AS (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], "
-	"$3::text[], $4::text[]) AS m(advisory_id, ecosystem, name, version)), "
-	"src AS (SELECT DISTINCT ON (f.host_id, f.path, f.inner_path, "
-	"f.ecosystem, f.name, f.version, a.cve) f.host_id, f.path, "
-	"f.inner_path, f.ecosystem, f.name, f.version, f.sha256, "
-	"f.layer_digest, f.purl, a.id AS advisory_id, a.cve, a.severity "
-	"FROM findings f JOIN m ON f.type = 'package' "
-	"AND f.ecosystem = m.ecosystem AND f.name = m.name "
-	"AND f.version = m.version JOIN advisories a ON a.id = m.advisory_id "
-	"ORDER BY f.host_id, f.path, f.inner_path, f.ecosystem, f.name, "
-	"f.version, a.cve, a.id), "
-	"f AS (INSERT INTO findings AS f (host_id, path, inner_path, type, "
-	"ecosystem, name, version, cve, fingerprint, sha256, layer_digest, "
-	"purl, severity, evidence, source_id) SELECT host_id, path, "
-	"inner_path, 'package', ecosystem, name, version, cve, '', sha256, "
-	"layer_digest, purl, severity, 'advisory ' || advisory_id || "
-	"' (imported)', 'advisories' FROM src "
-	"ON CONFLICT (host_id, path, inner_path, type, ecosystem, name, "
-	"version, cve, fingerprint) DO UPDATE SET last_seen = now(), "
-	"severity = CASE WHEN f.source_id = 'advisories' "
-	"THEN excluded.severity ELSE f.severity END RETURNING f.*), "
-	"c AS (" SQL_CORR_INSERT
-	"FROM f JOIN artifacts_loaded l ON " SQL_MATCH("l", "f") " "
-	"AND l.unloaded_at IS NULL "
-	"LEFT JOIN processes p ON p.host_id = l.host_id "
-	"AND p.exec_id = l.exec_id "
-	"WHERE " SQL_RELEVANT("f") SQL_CORR_UPSERT " RETURNING 1) "
-	"SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM c)";
-
 /* Findings an earlier import made that no current match supports. */
 static const char SQL_DROP_STALE[] =
 	"WITH gone AS (DELETE FROM findings f WHERE f.source_id = "
@@ -235,7 +203,7 @@ static const char SQL_DROP_STALE[] =
 static int apply(PGconn *c, struct coll_arr *col, struct coll_adv_result *r,
 		 char *err, size_t errlen)
 {
-	char *p[4];
+	char *p[5] = { NULL };
 	PGresult *res;
 	int ret = 0;
 
@@ -257,7 +225,8 @@ static int apply(PGconn *c, struct coll_arr *col, struct coll_adv_result *r,
 		ret = exec_params(c, SQL_DROP_STALE, 0, NULL, err, errlen);
 	if (ret < 0)
 		goto out_free;
-	res = PQexecParams(c, SQL_APPLY_MATCHES, 4, NULL,
+	/* $5, the host filter, is NULL: every host. */
+	res = PQexecParams(c, SQL_ADV_APPLY, 5, NULL,
 			   (const char *const *)p, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		r->findings = strtol(PQgetvalue(res, 0, 0), NULL, 10);

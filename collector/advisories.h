@@ -9,7 +9,10 @@
  * A match becomes a package finding with the advisory's CVE (source_id
  * "advisories") on every host holding that package version, correlated at
  * once with the processes that have the artifact loaded, so that the
- * findings, loaded and exposure queries show a new CVE immediately.
+ * findings, loaded and exposure queries show a new CVE immediately.  A
+ * package finding ingested later gets the same treatment for its host
+ * inside its own ingest transaction (ingest.c: state_adv, with
+ * coll_adv_affected() and SQL_ADV_CANDIDATES / SQL_ADV_INGEST).
  *
  * Blocking libpq: this runs in the parallax CLI.
  */

@@ -10,7 +10,9 @@
  *
  *   state  (connection S)  BEGIN; per batch: host facts, fork, exec, loads
  *                          (with their correlations), findings (with
- *                          theirs), exits, scan report; COMMIT
+ *                          theirs, and the CVE findings of the stored
+ *                          advisories that cover their packages), exits,
+ *                          scan report and its events; COMMIT
  *   events (connection E)  BEGIN; the group's high-water marks
  *                          (SQL_HWM_GROUP), which tell the duplicates; COPY
  *                          of the events of every batch that is not one;
@@ -18,7 +20,10 @@
  *                          DUPLICATE
  *
  * While E commits group k, S already works on group k+1, so the two
- * transactions use both of the server's cores.  Effectively-once holds for
+ * transactions use both of the server's cores.  Each connection prepares
+ * the statements of prepared_sql[] once per session, and S sends a group's
+ * statements in libpq pipelines (one round trip up to COMMIT, or up to an
+ * advisory lookup whose result decides the next statement: state_adv).  Effectively-once holds for
  * the events table because its rows and the marks commit together.  S
  * first reads the committed marks (SQL_HWM_READ) and skips the batches at
  * or below them; a replay that arrives while its first copy is still
@@ -48,12 +53,14 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "advisories.h"
 #include "host.h"
 #include "ingest_sql.h"
 #include "log.h"
 #include "pgconn.h"
 #include "sqlbuf.h"
 #include "transport.h"
+#include "vercmp.h"
 
 #define MAX_PARAMS 24
 #define MAX_COLS 20
@@ -62,10 +69,12 @@
 #define DEFAULT_FLUSH_ROWS 10000
 #define DEFAULT_FLUSH_MS 20
 #define DEFAULT_GROUP_BATCHES 1024
+#define MAX_PIPELINE 64         /* statements sent in one round trip */
 
 enum stmt_role {
 	ROLE_DATA,
 	ROLE_HOST,      /* skipped when an earlier batch of the group has it */
+	ROLE_ADV,       /* advisory candidates: its result makes a statement */
 };
 
 struct stmt {
@@ -115,8 +124,9 @@ struct group {
 
 enum run_phase {
 	RUN_IDLE,
-	RUN_BEGIN,
+	RUN_PREPARE,
 	RUN_STMT,
+	RUN_ADV,
 	RUN_HWM,
 	RUN_COPY,
 	RUN_COMMIT,
@@ -136,6 +146,12 @@ struct runner {
 	size_t item_idx;
 	size_t stmt_idx;
 	uint64_t began_ns;
+	/* The session's prepared statements (see prepared_sql[]): valid for
+	 * connection <prep_gen>, bit i set when statement i is prepared. */
+	unsigned int prep_gen;
+	size_t prep_idx;
+	uint32_t prep_ok;
+	bool adv_pending;       /* the pipeline in flight ends with ROLE_ADV */
 	/* After ROLLBACK: retry, split or reject. */
 	enum { AFTER_RETRY, AFTER_SPLIT, AFTER_REJECT } after;
 	char detail[512];
@@ -738,6 +754,34 @@ static void build_host(struct item *it, const struct batch_ctx *bc)
 	param_str(it, st, h->kernel_boot_id);
 }
 
+/* The report's events: what the scan could not read in full. */
+static void build_scan_events(struct item *it, const struct batch_ctx *bc)
+{
+	const Parallax__V1__ScanReport *r = bc->b->scan;
+	struct coll_arr col[5] = { 0 };
+	struct stmt *st;
+
+	if (r->n_events == 0)
+		return;
+	for (size_t i = 0; i < r->n_events; i++) {
+		const Parallax__V1__ScanEvent *e = r->events[i];
+
+		coll_arr_str(&col[0], e->kind);
+		coll_arr_str(&col[1], e->path);
+		coll_arr_str(&col[2], e->inner);
+		coll_arr_str(&col[3], e->detail);
+		coll_arr_str(&col[4], e->layer_digest);
+	}
+	st = stmt_add(it, SQL_SCAN_EVENTS, ROLE_DATA);
+	param_str(it, st, bc->host_id);
+	param_str(it, st, r->scan_id);
+	param_u64(it, st, r->finished_ns);
+	for (int k = 0; k < 5; k++) {
+		param_take(it, st, coll_arr_take(&col[k]));
+		coll_buf_free(&col[k].b);
+	}
+}
+
 static void build_scan(struct item *it, const struct batch_ctx *bc)
 {
 	const Parallax__V1__ScanReport *r = bc->b->scan;
@@ -757,6 +801,8 @@ static void build_scan(struct item *it, const struct batch_ctx *bc)
 	param_u64(it, st, r->bytes);
 	param_u64(it, st, r->findings);
 	param_u64(it, st, r->errors);
+	param_u64(it, st, r->events_dropped);
+	build_scan_events(it, bc);
 }
 
 /* The correlation keys of the batch's loads and findings (SQL_LOCK_KEYS). */
@@ -787,6 +833,34 @@ static void build_locks(struct item *it, const struct batch_ctx *bc)
 out_free:
 	coll_buf_free(&sha.b);
 	coll_buf_free(&path.b);
+}
+
+/* The package versions the batch reports, to be checked against the stored
+ * advisories (SQL_ADV_CANDIDATES) right after its findings are in. */
+static void build_adv(struct item *it, const struct batch_ctx *bc)
+{
+	const Parallax__V1__Batch *b = bc->b;
+	struct coll_arr col[3] = { 0 };
+	struct stmt *st;
+
+	for (size_t i = 0; i < b->n_findings; i++) {
+		const Parallax__V1__Finding *f = b->findings[i];
+
+		if (f->detail_case != PARALLAX__V1__FINDING__DETAIL_PACKAGE ||
+		    f->package->version == NULL ||
+		    f->package->version[0] == '\0')
+			continue;
+		coll_arr_str(&col[0], f->package->ecosystem);
+		coll_arr_str(&col[1], f->package->name);
+		coll_arr_str(&col[2], f->package->version);
+	}
+	if (col[0].n > 0) {
+		st = stmt_add(it, SQL_ADV_CANDIDATES, ROLE_ADV);
+		for (int k = 0; k < 3; k++)
+			param_take(it, st, coll_arr_take(&col[k]));
+	}
+	for (int k = 0; k < 3; k++)
+		coll_buf_free(&col[k].b);
 }
 
 /* Turns the batch into the statements of its state transaction and the
@@ -831,6 +905,7 @@ static void build_item(struct item *it, const struct batch_ctx *bc)
 	section_emit(it, bc, &exec, SQL_EXEC, 1);
 	section_emit(it, bc, &load, SQL_ARTIFACT, 1);
 	section_emit(it, bc, &fin, SQL_FINDING, 2);
+	build_adv(it, bc);
 	section_emit(it, bc, &exits, SQL_EXIT, 1);
 	build_scan(it, bc);
 }
@@ -937,15 +1012,106 @@ static void on_flush_timer(uv_timer_t *t)
 
 /* ---- running transactions --------------------------------------------- */
 
+/*
+ * The statements each connection prepares once it is up, so that a group
+ * costs the server no parsing and analysis of these long statements (the
+ * state transaction runs several per batch).  A statement the server
+ * refuses to prepare is sent unprepared.
+ */
+static const char *const prepared_sql[] = {
+	SQL_HWM_GROUP, SQL_HWM_READ, SQL_HOST, SQL_LOCK_KEYS, SQL_EXEC,
+	SQL_FORK, SQL_ARTIFACT, SQL_FINDING, SQL_EXIT, SQL_SCAN,
+	SQL_SCAN_EVENTS, SQL_ADV_CANDIDATES, SQL_ADV_INGEST,
+};
+#define N_PREPARED (sizeof(prepared_sql) / sizeof(prepared_sql[0]))
+
 static void on_result(void *arg, PGresult *res);
+
+static const char *const prepared_names[] = {
+	"px_ingest_0", "px_ingest_1", "px_ingest_2", "px_ingest_3",
+	"px_ingest_4", "px_ingest_5", "px_ingest_6", "px_ingest_7",
+	"px_ingest_8", "px_ingest_9", "px_ingest_10", "px_ingest_11",
+	"px_ingest_12",
+};
+_Static_assert(sizeof(prepared_names) / sizeof(prepared_names[0]) ==
+	       N_PREPARED, "one name per prepared statement");
+
+/* Fills <ps> with <sql>: by its prepared name when this session has it. */
+static void stmt_set(const struct runner *r, struct coll_pg_stmt *ps,
+		     const char *sql, int n, char *const *params)
+{
+	bool fresh = r->prep_gen == coll_pg_generation(r->pg);
+
+	ps->name = NULL;
+	ps->sql = sql;
+	ps->nparams = n;
+	ps->params = (const char *const *)params;
+	for (size_t i = 0; fresh && i < N_PREPARED; i++)
+		if (prepared_sql[i] == sql && (r->prep_ok & (1u << i)))
+			ps->name = prepared_names[i];
+}
+
+/* Sends <n> statements in one round trip; the result of the last (or the
+ * first error) comes back in <phase>. */
+static void send_pipeline(struct runner *r, enum run_phase phase,
+			  const struct coll_pg_stmt *ps, size_t n)
+{
+	r->phase = phase;
+	if (coll_pg_pipeline(r->pg, ps, n, on_result, r) < 0)
+		r->phase = RUN_IDLE; /* connection lost; ready() kicks again */
+}
 
 static void send_sql(struct runner *r, enum run_phase phase, const char *sql,
 		     int n, char *const *params)
 {
+	struct coll_pg_stmt ps;
+	int ret;
+
+	stmt_set(r, &ps, sql, n, params);
 	r->phase = phase;
-	if (coll_pg_query(r->pg, sql, n, (const char *const *)params,
-			  on_result, r) < 0)
+	if (ps.name != NULL)
+		ret = coll_pg_query_prepared(r->pg, ps.name, n, ps.params,
+					     on_result, r);
+	else
+		ret = coll_pg_query(r->pg, sql, n, ps.params, on_result, r);
+	if (ret < 0)
 		r->phase = RUN_IDLE; /* connection lost; ready() kicks again */
+}
+
+/* Prepares the next statement of prepared_sql[], or, after the last,
+ * lets the runner start its group. */
+static void prepare_next(struct runner *r)
+{
+	if (r->prep_idx == N_PREPARED) {
+		r->prep_gen = coll_pg_generation(r->pg);
+		r->phase = RUN_IDLE;
+		kick(r->sink);
+		return;
+	}
+	r->phase = RUN_PREPARE;
+	if (coll_pg_prepare(r->pg, prepared_names[r->prep_idx],
+			    prepared_sql[r->prep_idx], on_result, r) < 0)
+		r->phase = RUN_IDLE;
+}
+
+/* The outcome of preparing statement prep_idx. */
+static void prepared(struct runner *r, PGresult *res)
+{
+	const char *msg;
+
+	if (res == NULL) {
+		r->phase = RUN_IDLE;    /* reconnecting: prepares again */
+		return;
+	}
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK)
+		r->prep_ok |= 1u << r->prep_idx;
+	else
+		px_warn("ingest", "statement not prepared, sending it as text",
+			"stage=%s idx=%zu err=%s", r->name, r->prep_idx,
+			px_q(msg != NULL ? msg : "?"));
+	r->prep_idx++;
+	prepare_next(r);
 }
 
 /* The group's first item of <host_id> is at <idx>? */
@@ -957,11 +1123,19 @@ static bool first_of_host(const struct group *g, size_t idx)
 	return true;
 }
 
-/* State stage: sends the next statement, or COMMIT after the last. */
+/*
+ * State stage: sends the next statements in one pipeline, up to COMMIT
+ * after the last, or up to an advisory lookup, whose result decides what
+ * follows (state_adv).
+ */
 static void state_next(struct runner *r)
 {
+	struct coll_pg_stmt ps[MAX_PIPELINE];
+	enum run_phase phase = RUN_STMT;
 	struct group *g = r->g;
+	size_t n = 0;
 
+	r->adv_pending = false;
 	for (; r->item_idx < g->n; r->item_idx++, r->stmt_idx = 0) {
 		struct item *it = g->items[r->item_idx];
 
@@ -973,11 +1147,65 @@ static void state_next(struct runner *r)
 			if (st->role == ROLE_HOST &&
 			    !first_of_host(g, r->item_idx))
 				continue;
-			send_sql(r, RUN_STMT, st->sql, st->n, st->params);
-			return;
+			stmt_set(r, &ps[n++], st->sql, st->n, st->params);
+			if (st->role == ROLE_ADV) {
+				r->adv_pending = true;
+				goto out_send;
+			}
+			if (n == MAX_PIPELINE - 1)
+				goto out_send;
 		}
 	}
-	send_sql(r, RUN_COMMIT, "COMMIT", 0, NULL);
+	stmt_set(r, &ps[n++], "COMMIT", 0, NULL);
+	phase = RUN_COMMIT;
+out_send:
+	send_pipeline(r, phase, ps, n);
+}
+
+/*
+ * The result of SQL_ADV_CANDIDATES for the item at hand: decides each
+ * candidate with the ecosystem's own version order (coll_adv_affected) and
+ * sends SQL_ADV_INGEST for the hits, in the same transaction, so that the
+ * batch's package findings come with their advisories' CVE findings and
+ * correlations; or goes on with the next statement when nothing matches.
+ */
+static void state_adv(struct runner *r, PGresult *res)
+{
+	struct item *it = r->g->items[r->item_idx];
+	struct coll_arr col[4] = { 0 };
+	char *params[5] = { NULL };
+	size_t hits = 0;
+	bool ok = true;
+
+	for (int i = 0; i < PQntuples(res); i++) {
+		int ours = px_ver_scheme_of(PQgetvalue(res, i, 1));
+		int theirs = px_ver_scheme_of(PQgetvalue(res, i, 4));
+
+		if (ours < 0 || ours != theirs ||
+		    !coll_adv_affected(PQgetvalue(res, i, 3),
+				       PQgetvalue(res, i, 5),
+				       PQgetvalue(res, i, 6), ours))
+			continue;
+		for (int k = 0; k < 4; k++)
+			coll_arr_str(&col[k], PQgetvalue(res, i, k));
+		hits++;
+	}
+	for (int k = 0; k < 4; k++) {
+		params[k] = coll_arr_take(&col[k]);
+		ok = ok && params[k] != NULL;
+	}
+	params[4] = it->host_id;
+	if (hits == 0)
+		state_next(r);
+	else if (!ok)
+		r->phase = RUN_IDLE;    /* out of memory: the kick retries */
+	else
+		send_sql(r, RUN_ADV, SQL_ADV_INGEST, 5, params);
+	if (hits > 0)
+		px_debug("ingest", "advisories matched ingested packages",
+			 "batch=%s matches=%zu", px_q(it->label), hits);
+	for (int k = 0; k < 4; k++)
+		free(params[k]);
 }
 
 static bool same_key(const struct item *a, const struct item *b)
@@ -1027,9 +1255,13 @@ static void send_keys(struct runner *r, enum run_phase phase, const char *sql,
 		params[c] = coll_arr_take(&col[c]);
 		ok = ok && params[c] != NULL;
 	}
-	if (ok)
-		send_sql(r, phase, sql, ncols, params);
-	else
+	if (ok) {
+		struct coll_pg_stmt ps[2];
+
+		stmt_set(r, &ps[0], "BEGIN", 0, NULL);
+		stmt_set(r, &ps[1], sql, ncols, params);
+		send_pipeline(r, phase, ps, 2);
+	} else
 		r->phase = RUN_IDLE;    /* out of memory: the kick retries */
 	for (int c = 0; c < 7; c++)
 		free(params[c]);
@@ -1313,6 +1545,10 @@ static void on_result(void *arg, PGresult *res)
 	struct runner *r = arg;
 	bool is_state = r == &r->sink->st;
 
+	if (r->phase == RUN_PREPARE) {
+		prepared(r, res);
+		return;
+	}
 	if (res == NULL) {
 		/* Connection lost mid-transaction: the server rolled it back
 		 * (or, during COMMIT, maybe not: the marks tell on the
@@ -1334,13 +1570,13 @@ static void on_result(void *arg, PGresult *res)
 		return;
 	}
 	switch (r->phase) {
-	case RUN_BEGIN:
-		if (is_state)
-			send_keys(r, RUN_HWM, SQL_HWM_READ, 3);
-		else
-			send_keys(r, RUN_HWM, SQL_HWM_GROUP, 7);
-		break;
 	case RUN_STMT:
+		if (r->adv_pending)
+			state_adv(r, res);
+		else
+			state_next(r);
+		break;
+	case RUN_ADV:
 		state_next(r);
 		break;
 	case RUN_HWM:
@@ -1373,6 +1609,12 @@ static void runner_start(struct runner *r, struct group *g)
 	if (r->phase != RUN_IDLE || r->retry_pending || g == NULL ||
 	    !coll_pg_ready(r->pg))
 		return;
+	if (r->prep_gen != coll_pg_generation(r->pg)) {
+		r->prep_idx = 0;
+		r->prep_ok = 0;
+		prepare_next(r);
+		return;
+	}
 	if (r == &r->sink->ev && g->iov == NULL) {
 		g->iov = calloc(g->n, sizeof(*g->iov));
 		if (g->iov == NULL)
@@ -1380,7 +1622,10 @@ static void runner_start(struct runner *r, struct group *g)
 	}
 	r->g = g;
 	r->began_ns = px_mono_ns();
-	send_sql(r, RUN_BEGIN, "BEGIN", 0, NULL);
+	if (r == &r->sink->st)
+		send_keys(r, RUN_HWM, SQL_HWM_READ, 3);
+	else
+		send_keys(r, RUN_HWM, SQL_HWM_GROUP, 7);
 	if (r->phase == RUN_IDLE)
 		r->g = NULL;
 }

@@ -232,18 +232,101 @@ static const char SQL_EXIT[] =
 	"last_seen = now() FROM p WHERE c.host_id = $1::text "
 	"AND c.exec_id = p.exec_id AND c.ended_at IS NULL";
 
+/*
+ * Turns (advisory, package version) matches, $1..$4 as arrays, into
+ * findings with the advisory's CVE on every host holding the version (or
+ * only on host $5 when it is not NULL), and correlates those with the live
+ * loads.  Returns the counts of findings and correlations written.  Run by
+ * `parallax advisories import/evaluate` for every host, and by the ingest
+ * state transaction for the host of a batch that brings package findings
+ * (SQL_ADV_CANDIDATES, then this).
+ */
+#define SQL_ADV_APPLY_CTES                                                   \
+	"m AS (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], " \
+	"$3::text[], $4::text[]) AS m(advisory_id, ecosystem, name, version)), " \
+	"src AS (SELECT DISTINCT ON (f.host_id, f.path, f.inner_path, " \
+	"f.ecosystem, f.name, f.version, a.cve) f.host_id, f.path, " \
+	"f.inner_path, f.ecosystem, f.name, f.version, f.sha256, " \
+	"f.layer_digest, f.purl, a.id AS advisory_id, a.cve, a.severity " \
+	"FROM findings f JOIN m ON f.type = 'package' " \
+	"AND f.ecosystem = m.ecosystem AND f.name = m.name " \
+	"AND f.version = m.version " \
+	"AND ($5::text IS NULL OR f.host_id = $5::text) " \
+	"JOIN advisories a ON a.id = m.advisory_id " \
+	"ORDER BY f.host_id, f.path, f.inner_path, f.ecosystem, f.name, " \
+	"f.version, a.cve, a.id), " \
+	"f AS (INSERT INTO findings AS f (host_id, path, inner_path, type, " \
+	"ecosystem, name, version, cve, fingerprint, sha256, layer_digest, " \
+	"purl, severity, evidence, source_id) SELECT host_id, path, " \
+	"inner_path, 'package', ecosystem, name, version, cve, '', sha256, " \
+	"layer_digest, purl, severity, 'advisory ' || advisory_id || " \
+	"' (imported)', 'advisories' FROM src " \
+	"ON CONFLICT (host_id, path, inner_path, type, ecosystem, name, " \
+	"version, cve, fingerprint) DO UPDATE SET last_seen = now(), " \
+	"severity = CASE WHEN f.source_id = 'advisories' " \
+	"THEN excluded.severity ELSE f.severity END RETURNING f.*), " \
+	"c AS (" SQL_CORR_INSERT \
+	"FROM f JOIN artifacts_loaded l ON " SQL_MATCH("l", "f") " " \
+	"AND l.unloaded_at IS NULL " \
+	"LEFT JOIN processes p ON p.host_id = l.host_id " \
+	"AND p.exec_id = l.exec_id " \
+	"WHERE " SQL_RELEVANT("f") SQL_CORR_UPSERT " RETURNING 1) " \
+	"SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM c)"
+
+static const char SQL_ADV_APPLY[] = "WITH " SQL_ADV_APPLY_CTES;
+
+/*
+ * The stored advisories' affected entries that may cover the package
+ * findings of a batch ($1 ecosystems, $2 names, $3 versions as arrays),
+ * with the same columns find_matches() reads in advisories.c: advisory,
+ * our ecosystem, name and version, theirs, ranges and versions as JSON.
+ * The ingest sink decides in C (coll_adv_affected) and, for each hit,
+ * runs SQL_ADV_APPLY for the batch's host.
+ */
+static const char SQL_ADV_CANDIDATES[] =
+	"SELECT a.advisory_id, f.ecosystem, f.name, f.version, "
+	"a.ecosystem, a.ranges::text, array_to_json(a.versions)::text "
+	"FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], "
+	"$3::text[]) AS f(ecosystem, name, version) WHERE version <> '') f "
+	"JOIN advisory_affected a ON lower(a.name) = lower(f.name)";
+
+/* SQL_ADV_APPLY for one host, from the ingest: the matches are also kept
+ * with those of the last evaluation. */
+static const char SQL_ADV_INGEST[] =
+	"WITH am AS (INSERT INTO advisory_matches (advisory_id, ecosystem, "
+	"name, version) SELECT DISTINCT * FROM unnest($1::text[], $2::text[], "
+	"$3::text[], $4::text[]) ON CONFLICT DO NOTHING), " SQL_ADV_APPLY_CTES;
+
 /* XXX: the report is stored, but findings of earlier scans of the same root
  * that this scan did not repeat are not yet marked resolved. */
 static const char SQL_SCAN[] =
 	"INSERT INTO scans AS s (host_id, source_id, scan_id, root, "
 	"snapshot_kind, started_at, finished_at, files, bytes, findings, "
-	"errors) VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, "
-	"px_ts($6::bigint), px_ts($7::bigint), $8::bigint, $9::bigint, "
-	"$10::bigint, $11::bigint) "
+	"errors, events_dropped) VALUES ($1::text, $2::text, $3::text, "
+	"$4::text, $5::text, px_ts($6::bigint), px_ts($7::bigint), $8::bigint, "
+	"$9::bigint, $10::bigint, $11::bigint, $12::bigint) "
 	"ON CONFLICT (host_id, scan_id) DO UPDATE SET root = excluded.root, "
 	"snapshot_kind = excluded.snapshot_kind, "
 	"started_at = excluded.started_at, finished_at = excluded.finished_at, "
 	"files = excluded.files, bytes = excluded.bytes, "
-	"findings = excluded.findings, errors = excluded.errors";
+	"findings = excluded.findings, errors = excluded.errors, "
+	"events_dropped = excluded.events_dropped";
+
+/* The report's events ($1 host_id, $2 scan_id, $3 the scan's end in ns,
+ * then one array per column), numbered in list order; a replayed report
+ * rewrites the same rows. */
+static const char SQL_SCAN_EVENTS[] =
+	"INSERT INTO scan_events AS e (host_id, scan_id, n, kind, path, "
+	"inner_path, detail, layer_digest, ts) "
+	"SELECT $1::text, $2::text, t.n, t.kind, t.path, t.inner_path, "
+	"t.detail, nullif(t.layer_digest, ''), "
+	"coalesce(px_ts(nullif($3::bigint, 0)), now()) "
+	"FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], "
+	"$8::text[]) WITH ORDINALITY AS t(kind, path, inner_path, detail, "
+	"layer_digest, n) "
+	"ON CONFLICT (host_id, scan_id, n) DO UPDATE SET kind = excluded.kind, "
+	"path = excluded.path, inner_path = excluded.inner_path, "
+	"detail = excluded.detail, layer_digest = excluded.layer_digest, "
+	"ts = excluded.ts";
 
 #endif

@@ -63,6 +63,8 @@ struct coll_pg {
 	void *ready_arg;
 	char errbuf[512];
 	int open_handles;
+	unsigned int generation; /* connections established so far */
+	bool pipeline;          /* a coll_pg_pipeline() is in flight */
 };
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -165,6 +167,7 @@ static void lose(struct coll_pg *pg, const char *why)
 	pg->copy_active = false;
 	pg->copy_end_pending = false;
 	pg->flushing = false;
+	pg->pipeline = false;
 	pg->state = PG_DOWN;
 	uv_timer_start(&pg->timer, on_timer, pg->backoff_ms, 0);
 	pg->backoff_ms *= 2;
@@ -205,6 +208,7 @@ static void connect_step(struct coll_pg *pg)
 	PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
 	pg->state = PG_READY;
 	pg->backoff_ms = BACKOFF_MIN_MS;
+	pg->generation++;
 	px_info("pgconn", "database connected", "db=%s server_version=%d",
 		px_q(pg->where), PQserverVersion(pg->conn));
 	if (pg->ready != NULL)
@@ -289,6 +293,24 @@ static int copy_pump(struct coll_pg *pg)
 }
 
 /* Reads whatever arrived; completes the query when its last result came. */
+/* Leaves pipeline mode after its sync point, taking the NULL result that
+ * libpq may still owe for it. */
+static bool leave_pipeline(PGconn *conn)
+{
+	PGresult *res;
+
+	if (PQexitPipelineMode(conn) != 0)
+		return true;
+	if (PQisBusy(conn))
+		return false;
+	res = PQgetResult(conn);
+	if (res != NULL) {
+		PQclear(res);
+		return false;
+	}
+	return PQexitPipelineMode(conn) != 0;
+}
+
 static void read_results(struct coll_pg *pg)
 {
 	PGresult *res;
@@ -305,6 +327,21 @@ static void read_results(struct coll_pg *pg)
 	}
 	while (!PQisBusy(pg->conn)) {
 		res = PQgetResult(pg->conn);
+		if (pg->pipeline) {
+			/* NULL ends each statement's results; the sync point
+			 * ends the pipeline. */
+			if (res == NULL)
+				continue;
+			if (PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+				goto keep;
+			PQclear(res);
+			res = NULL;
+			pg->pipeline = false;
+			if (!leave_pipeline(pg->conn)) {
+				lose(pg, "cannot leave pipeline mode");
+				return;
+			}
+		}
 		if (res == NULL) {
 			coll_pg_result_fn done = pg->done;
 			PGresult *last = pg->last;
@@ -339,7 +376,9 @@ static void read_results(struct coll_pg *pg)
 				return;
 			continue;
 		}
-		/* Keep the first error, else the last result. */
+keep:
+		/* Keep the first error, else the last result (statements a
+		 * pipeline skipped after an error report only that). */
 		if (pg->last != NULL &&
 		    PQresultStatus(pg->last) == PGRES_FATAL_ERROR)
 			PQclear(res);
@@ -470,6 +509,69 @@ static int send_query(struct coll_pg *pg, const char *sql, int nparams,
 	pg->done_arg = arg;
 	flush_output(pg);
 	return 0;
+}
+
+/* The common tail of every send: the PQsend* calls returned <ok>. */
+static int sent(struct coll_pg *pg, int ok, coll_pg_result_fn done, void *arg)
+{
+	if (ok == 0) {
+		pg->state = PG_BUSY;
+		lose(pg, NULL);
+		return -ECONNRESET;
+	}
+	pg->state = PG_BUSY;
+	pg->done = done;
+	pg->done_arg = arg;
+	flush_output(pg);
+	return 0;
+}
+
+int coll_pg_prepare(struct coll_pg *pg, const char *name, const char *sql,
+		    coll_pg_result_fn done, void *arg)
+{
+	if (pg->state != PG_READY)
+		return -EBUSY;
+	return sent(pg, PQsendPrepare(pg->conn, name, sql, 0, NULL), done,
+		    arg);
+}
+
+int coll_pg_query_prepared(struct coll_pg *pg, const char *name, int nparams,
+			   const char *const *params, coll_pg_result_fn done,
+			   void *arg)
+{
+	if (pg->state != PG_READY)
+		return -EBUSY;
+	return sent(pg, PQsendQueryPrepared(pg->conn, name, nparams, params,
+					    NULL, NULL, 0), done, arg);
+}
+
+int coll_pg_pipeline(struct coll_pg *pg, const struct coll_pg_stmt *st,
+		     size_t n, coll_pg_result_fn done, void *arg)
+{
+	int ok;
+
+	if (pg->state != PG_READY)
+		return -EBUSY;
+	ok = PQenterPipelineMode(pg->conn);
+	for (size_t i = 0; ok && i < n; i++) {
+		if (st[i].name != NULL)
+			ok = PQsendQueryPrepared(pg->conn, st[i].name,
+						 st[i].nparams, st[i].params,
+						 NULL, NULL, 0);
+		else
+			ok = PQsendQueryParams(pg->conn, st[i].sql,
+					       st[i].nparams, NULL,
+					       st[i].params, NULL, NULL, 0);
+	}
+	if (ok)
+		ok = PQpipelineSync(pg->conn);
+	pg->pipeline = ok != 0;
+	return sent(pg, ok, done, arg);
+}
+
+unsigned int coll_pg_generation(const struct coll_pg *pg)
+{
+	return pg->generation;
 }
 
 int coll_pg_query(struct coll_pg *pg, const char *sql, int nparams,

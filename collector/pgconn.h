@@ -59,6 +59,41 @@ int coll_pg_query_text(struct coll_pg *pg, const char *sql, int nparams,
 		       void *arg);
 
 /*
+ * Prepares <sql> as the session's statement <name> (parameter types as
+ * the casts in <sql> say); <done> gets the outcome.  Prepared statements
+ * last as long as the connection: see coll_pg_generation().  Same contract
+ * as coll_pg_query() otherwise.
+ */
+int coll_pg_prepare(struct coll_pg *pg, const char *name, const char *sql,
+		    coll_pg_result_fn done, void *arg);
+
+/* Runs the prepared statement <name>; as coll_pg_query(). */
+int coll_pg_query_prepared(struct coll_pg *pg, const char *name, int nparams,
+			   const char *const *params, coll_pg_result_fn done,
+			   void *arg);
+
+/* One statement of a pipeline: the prepared <name>, or else <sql>. */
+struct coll_pg_stmt {
+	const char *name;
+	const char *sql;
+	int nparams;
+	const char *const *params;
+};
+
+/*
+ * Sends the <n> statements of <st> at once (libpq pipeline mode) and one
+ * sync point: one round trip instead of <n>.  <done> runs once, with the
+ * first error (the server skips what follows it) or else the last
+ * statement's result.  Same contract as coll_pg_query() otherwise.
+ */
+int coll_pg_pipeline(struct coll_pg *pg, const struct coll_pg_stmt *st,
+		     size_t n, coll_pg_result_fn done, void *arg);
+
+/* Counts the connections established so far: when it changes, the
+ * session (and what was prepared in it) is a new one. */
+unsigned int coll_pg_generation(const struct coll_pg *pg);
+
+/*
  * Runs <sql>, a COPY ... FROM STDIN, feeding it the <n> chunks of <iov>
  * (text format rows; borrowed until <done> runs).  Same contract as
  * coll_pg_query() otherwise.

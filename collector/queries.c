@@ -135,6 +135,15 @@ const struct coll_query coll_queries[] = {
 	  "WHERE " HOST_OK("f.host_id") " AND (f.cve = $8::text OR f.cve IN "
 	  "(SELECT a.cve FROM advisories a WHERE a.id = $8::text)) "
 	  "ORDER BY 8 DESC, 1, 4, 5" },
+	{ "scan-events", "what scans could not read in full (depth or size "
+	  "limits, zip bombs, corrupt or unreadable files), newest first "
+	  "(--host, --since/--until, --limit)", 0, 0,
+	  "SELECT e.ts, px_host_name(e.host_id) AS host, e.scan_id, s.root, "
+	  "e.kind, e.path, e.inner_path AS inner, e.detail, e.layer_digest, "
+	  "s.events_dropped FROM scan_events e LEFT JOIN scans s "
+	  "ON s.host_id = e.host_id AND s.scan_id = e.scan_id "
+	  "WHERE " HOST_OK("e.host_id") " AND " WINDOW("e.ts") " "
+	  "ORDER BY e.ts DESC, e.host_id, e.scan_id, e.n " LIMIT },
 	{ "timeline", "a host's events in a window (--host, --since/--until, "
 	  "--limit)", P(COLL_Q_HOST), 0,
 	  "SELECT e.ts, e.kind, e.pid, e.exec_id, e.detail::text AS detail "

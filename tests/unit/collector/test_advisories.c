@@ -151,6 +151,65 @@ START_TEST(an_imported_advisory_shows_hosts_and_live_loads_without_rescan)
 }
 END_TEST
 
+/* Advisories imported first, inventory afterwards: each package finding
+ * comes with its advisory's CVE finding in the batch's own transaction,
+ * and with its correlation when a live process already loaded the bytes. */
+START_TEST(a_package_ingested_after_an_import_gets_its_cves_at_once)
+{
+	char dir[] = "/tmp/pxosv.XXXXXX", path[256], err[512];
+	struct coll_adv_result r = { 0 };
+	struct tbatch *a = tb_new("app-1", "agent-app-1", "ab", 1, false);
+	struct tbatch *s = tb_new("app-1", "scanner-1", "sb", 1, true);
+	struct tbatch *s2 = tb_new("app-2", "scanner-1", "sb", 2, true);
+	struct tbatch *s3 = tb_new("db-1", "scanner-1", "sb", 3, true);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/GHSA-jfh8-c2jp-5v3q.json", dir);
+	write_file(path, GHSA_LOG4J);
+	snprintf(path, sizeof(path), "%s/DSA-9999-1.json", dir);
+	write_file(path, DSA_OPENSSL);
+	ck_assert_msg(coll_adv_import(H.db, dir, &r, err, sizeof(err)) == 0, "%s", err);
+	pgtmp_rmtree(dir);
+	ck_assert_uint_eq(r.matches, 0);      /* nothing stored yet */
+
+	/* The JVM loads the jar before any scan reports it. */
+	tb_exec(a, 42, JVM, "/usr/bin/java", "-jar");
+	tb_load(a, 42, JVM, JAR, SHA_OLD);
+	ck_assert_int_eq(h_ingest(a, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 0);
+
+	tb_finding(s, JAR, "", SHA_OLD, LOG4J, "2.14.1", NULL);
+	tb_finding(s2, JAR, "", SHA_NEW, LOG4J, "2.17.1", NULL);
+	tb_finding(s3, "/var/lib/dpkg/status", "openssl", "", "openssl",
+		   "3.0.11-1~deb12u1", NULL);
+	tb_finding(s3, "/var/lib/dpkg/status", "zlib1g", "", "zlib1g",
+		   "1:1.2.13", NULL);
+	tb_batch(s3)->findings[0]->package->ecosystem = (char *)"deb";
+	tb_batch(s3)->findings[1]->package->ecosystem = (char *)"deb";
+	ck_assert_int_eq(h_ingest(s, NULL, 0), ACK_COMMITTED);
+	/* Acked means committed: the CVE and the correlation are there. */
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE host_id = 'app-1' AND cve = 'CVE-2021-44228' AND severity = 'critical' AND source_id = 'advisories'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now WHERE host_id = 'app-1' AND pid = 42 AND cve = 'CVE-2021-44228'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM advisory_matches WHERE advisory_id = 'GHSA-jfh8-c2jp-5v3q' AND version = '2.14.1'"), 1);
+
+	/* A fixed version gets nothing; a Debian version in range does. */
+	ck_assert_int_eq(h_ingest(s2, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_ingest(s3, NULL, 0), ACK_COMMITTED);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE host_id = 'app-2' AND cve <> ''"), 0);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE host_id = 'db-1' AND cve = 'CVE-2099-0001' AND name = 'openssl'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE host_id = 'db-1' AND cve <> ''"), 1);
+	/* Only the loaded one correlates. */
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 1);
+
+	/* An explicit evaluation agrees and changes nothing. */
+	memset(&r, 0, sizeof(r));
+	ck_assert_msg(coll_adv_evaluate(H.db, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(r.matches, 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE source_id = 'advisories'"), 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 1);
+}
+END_TEST
+
 /* Writes a zip holding <name> = <text>. */
 static void write_zip(const char *path, const char *name, const char *text)
 {
@@ -224,6 +283,7 @@ static Suite *advisories_suite(void)
 	tcase_add_test(tc, stored_ranges_and_versions_are_evaluated_as_imported);
 	tcase_add_test(tc, an_imported_advisory_shows_hosts_and_live_loads_without_rescan);
 	tcase_add_test(tc, the_cli_imports_a_zip_and_advisory_hosts_answers_by_cve);
+	tcase_add_test(tc, a_package_ingested_after_an_import_gets_its_cves_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

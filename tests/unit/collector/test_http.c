@@ -89,6 +89,8 @@ START_TEST(health_metrics_and_queries_are_served_over_http)
 	char listen[32], http[32], target[32];
 	struct tbatch *s = tb_new("http-host", "scanner-h", "sb", 1, true);
 	struct tbatch *a = tb_new("http-host", "agent-h", "ab", 1, false);
+	Parallax__V1__ScanEvent sev, *sevp = &sev;
+	Parallax__V1__ScanReport rep;
 	const char *body;
 	int gport = cp_free_port(), hport = cp_free_port();
 	pid_t pid;
@@ -116,6 +118,14 @@ START_TEST(health_metrics_and_queries_are_served_over_http)
 
 	tb_finding(s, JAR, "", SHA, "org.apache.logging.log4j:log4j-core",
 		   "2.14.1", "CVE-2021-44228");
+	parallax__v1__scan_event__init(&sev);
+	sev.kind = (char *)"corrupt";
+	sev.path = (char *)"/srv/broken.jar";
+	parallax__v1__scan_report__init(&rep);
+	rep.scan_id = (char *)"scan-h";
+	rep.n_events = 1;
+	rep.events = &sevp;
+	tb_batch(s)->scan = &rep;
 	tb_exec(a, 777, EXEC_ID, "/usr/bin/java", "-jar");
 	tb_load(a, 777, EXEC_ID, JAR, SHA);
 	tb_net(a, 777, EXEC_ID);
@@ -145,6 +155,10 @@ START_TEST(health_metrics_and_queries_are_served_over_http)
 	ck_assert_msg(strstr(body, "\"depth\":0"), "%s", body);
 	ck_assert_int_eq(get(hport, "/api/v1/timeline?host=http-host&limit=10", &body), 200);
 	ck_assert_msg(strstr(body, "\"kind\":\"net\""), "%s", body);
+	ck_assert_int_eq(get(hport, "/api/v1/scan-events?host=http-host", &body), 200);
+	ck_assert_msg(strstr(body, "\"scan_id\":\"scan-h\"") &&
+		      strstr(body, "\"kind\":\"corrupt\",\"path\":\"/srv/broken.jar\""),
+		      "%s", body);
 
 	ck_assert_int_eq(get(hport, "/api/v1/tree", &body), 400);
 	ck_assert_msg(strstr(body, "needs --exec"), "%s", body);

@@ -180,6 +180,51 @@ START_TEST(a_host_timeline_lists_its_events_in_order_within_a_window)
 }
 END_TEST
 
+/* A scan report with what could not be read in full; its events are
+ * stored once per (host, scan) even when the report is replayed. */
+START_TEST(scan_events_list_what_a_scan_could_not_read_in_full)
+{
+	Parallax__V1__ScanEvent ev[2], *evp[2] = { &ev[0], &ev[1] };
+	Parallax__V1__ScanReport rep;
+	struct tbatch *t;
+
+	parallax__v1__scan_event__init(&ev[0]);
+	parallax__v1__scan_event__init(&ev[1]);
+	ev[0].kind = (char *)"zip-bomb";
+	ev[0].path = (char *)"/srv/upload/bomb.zip";
+	ev[0].inner = (char *)"a.zip!/b.zip";
+	ev[0].detail = (char *)"ratio 1200:1";
+	ev[1].kind = (char *)"depth-limit";
+	ev[1].path = (char *)"/opt/app.war";
+	ev[1].layer_digest = (char *)"sha256:abcd";
+	parallax__v1__scan_report__init(&rep);
+	rep.scan_id = (char *)"scan-7";
+	rep.root = (char *)"/";
+	rep.snapshot_kind = (char *)"dir";
+	rep.finished_ns = 1796292000000000000ull;   /* 2026-12-03T10:00Z */
+	rep.n_events = 2;
+	rep.events = evp;
+	rep.events_dropped = 3;
+	for (uint64_t seq = 1; seq <= 2; seq++) {
+		t = tb_new("db-1", "scanner-1", "sb", seq, true);
+		tb_batch(t)->scan = &rep;
+		ck_assert_int_eq(h_ingest(t, NULL, 0), ACK_COMMITTED);
+	}
+	ck_assert_int_eq(h_num("SELECT count(*) FROM scan_events"), 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM scans WHERE scan_id = 'scan-7' AND events_dropped = 3"), 1);
+
+	q("scan-events", "host", "db-1", NULL);
+	ck_assert_msg(strstr(out, "\"scan_id\":\"scan-7\",\"root\":\"/\",\"kind\":\"zip-bomb\",\"path\":\"/srv/upload/bomb.zip\",\"inner\":\"a.zip!/b.zip\",\"detail\":\"ratio 1200:1\",\"layer_digest\":null,\"events_dropped\":3") &&
+		      strstr(out, "\"kind\":\"depth-limit\",\"path\":\"/opt/app.war\",\"inner\":\"\",\"detail\":\"\",\"layer_digest\":\"sha256:abcd\""),
+		      "%s", out);
+	ck_assert_str_eq(q("scan-events", "host", "web-1", NULL), "[]");
+	ck_assert_str_eq(q("scan-events", "since", "2026-12-03T10:00:01Z", NULL), "[]");
+	q("scan-events", "until", "2026-12-03T10:00:01Z", "limit", "1", NULL);
+	ck_assert_msg(strstr(out, "zip-bomb") != NULL && strstr(out, "depth-limit") == NULL,
+		      "%s", out);
+}
+END_TEST
+
 START_TEST(the_cli_requires_the_parameters_a_query_needs)
 {
 	int status;
@@ -212,6 +257,7 @@ static Suite *queries_suite(void)
 	tcase_add_test(tc, where_loaded_finds_hosts_by_digest_or_package);
 	tcase_add_test(tc, a_host_timeline_lists_its_events_in_order_within_a_window);
 	tcase_add_test(tc, the_cli_requires_the_parameters_a_query_needs);
+	tcase_add_test(tc, scan_events_list_what_a_scan_could_not_read_in_full);
 	suite_add_tcase(s, tc);
 	return s;
 }
