@@ -20,6 +20,7 @@
 #include "advisories.h"
 #include "ingest_harness.h"
 #include "vercmp.h"
+#include "px_check.h"
 
 #define ACK_COMMITTED PARALLAX__V1__ACK_STATUS__ACK_STATUS_COMMITTED
 #define SHA_OLD "6f0a1b7c33a2b6d6c1fb56ba3e4e3d8e8b4ef1f6a9d5d3c2b1a0f9e8d7c6b5a4"
@@ -290,11 +291,5 @@ static Suite *advisories_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(advisories_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(advisories_suite());
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ingest_harness.h"
+#include "px_check.h"
 
 #define SHA "abababababababababababababababababababababababababababababababab"
 #define JAR "/opt/shop/lib/log4j-core-2.14.1.jar"
@@ -171,11 +172,5 @@ static Suite *cli_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cli_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(cli_suite());
 }

@@ -20,6 +20,7 @@
 #include "pgtmp.h"
 #include "tbatch.h"
 #include "transport.h"
+#include "px_check.h"
 
 #define PER_BATCH 50
 
@@ -226,11 +227,5 @@ static Suite *delivery_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(delivery_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(delivery_suite());
 }

@@ -23,6 +23,7 @@
 
 #include "collector_proc.h"
 #include "pgtmp.h"
+#include "px_check.h"
 
 START_TEST(first_start_creates_the_cluster_and_sigterm_stops_postgres)
 {
@@ -124,11 +125,5 @@ static Suite *embedded_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(embedded_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(embedded_suite());
 }

@@ -15,6 +15,7 @@
 #include "pgtmp.h"
 #include "tbatch.h"
 #include "transport.h"
+#include "px_check.h"
 
 #define HOSTS 20
 
@@ -178,11 +179,5 @@ static Suite *fleet_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fleet_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(fleet_suite());
 }

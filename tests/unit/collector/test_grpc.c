@@ -17,6 +17,7 @@
 #include "pgtmp.h"
 #include "tbatch.h"
 #include "transport.h"
+#include "px_check.h"
 
 #define SHA "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
 #define JAR "/srv/shop/log4j-core-2.14.1.jar"
@@ -130,11 +131,5 @@ static Suite *grpc_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(grpc_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(grpc_suite());
 }

@@ -17,6 +17,7 @@
 #include "pgtmp.h"
 #include "tbatch.h"
 #include "transport.h"
+#include "px_check.h"
 
 #define SHA "abababababababababababababababababababababababababababababababab"
 #define JAR "/srv/app/log4j-core-2.14.1.jar"
@@ -186,11 +187,5 @@ static Suite *http_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(http_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(http_suite());
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ingest_harness.h"
+#include "px_check.h"
 
 #define ACK_COMMITTED PARALLAX__V1__ACK_STATUS__ACK_STATUS_COMMITTED
 #define ACK_DUPLICATE PARALLAX__V1__ACK_STATUS__ACK_STATUS_DUPLICATE
@@ -257,11 +258,5 @@ static Suite *ingest_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ingest_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(ingest_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "migrate.h"
 #include "pgtmp.h"
+#include "px_check.h"
 
 static struct pgtmp pg;
 
@@ -92,11 +93,5 @@ static Suite *migrate_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(migrate_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(migrate_suite());
 }

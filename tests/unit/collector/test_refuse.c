@@ -20,6 +20,7 @@
 #include "pgtmp.h"
 #include "tbatch.h"
 #include "transport.h"
+#include "px_check.h"
 
 static struct pgtmp PG;
 
@@ -184,11 +185,5 @@ static Suite *refuse_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(refuse_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(refuse_suite());
 }

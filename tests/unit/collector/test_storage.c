@@ -14,6 +14,7 @@
 #include "collector_proc.h"
 #include "migrate.h"
 #include "pgtmp.h"
+#include "px_check.h"
 
 static struct pgtmp PG;
 
@@ -127,11 +128,5 @@ static Suite *storage_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(storage_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return px_check_run(storage_suite());
 }
