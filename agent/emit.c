@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "text.h"
 
 #define MOD "emit"
 
@@ -329,31 +330,11 @@ void agent_emit_get_stats(const struct agent_emit *e,
 
 /* ---- JSON --------------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* Prints ,"<key>":"<value>" */
 static void kv_str(FILE *f, const char *key, const char *val)
 {
 	fprintf(f, ",\"%s\":", key);
-	json_str(f, val);
+	px_json_str(f, val);
 }
 
 static void kv_u64(FILE *f, const char *key, uint64_t v)
@@ -396,7 +377,7 @@ static void json_exec(FILE *f, const Parallax__V1__ProcessExec *x)
 	for (size_t i = 0; i < x->n_argv; i++) {
 		if (i)
 			fputc(',', f);
-		json_str(f, x->argv[i]);
+		px_json_str(f, x->argv[i]);
 	}
 	fputc(']', f);
 	kv_bool(f, "argv_truncated", x->argv_truncated);
@@ -617,9 +598,10 @@ Parallax__V1__ProcessRef *agent_ev_ref(uint32_t pid, uint64_t start_time,
 	return r;
 }
 
+/* Strings from the kernel and /proc are bytes: the wire wants UTF-8. */
 char *agent_ev_str(const char *s)
 {
-	char *d = strdup(s ? s : "");
+	char *d = px_utf8_fix(s ? s : "");
 
 	return d ? d : (char *)protobuf_c_empty_string;
 }

@@ -99,9 +99,11 @@ static void set_argv(Parallax__V1__ProcessExec *x, const char *args,
 		return;
 	for (size_t i = 0; i < len && x->n_argv < n;) {
 		size_t l = strnlen(args + i, len - i);
-		char *s = strndup(args + i, l);
+		char *raw = strndup(args + i, l);
+		char *s = raw ? agent_ev_str(raw) : NULL;
 
-		if (s)
+		free(raw);
+		if (s && s != protobuf_c_empty_string)
 			x->argv[x->n_argv++] = s;
 		i += l + 1;
 	}

@@ -3,13 +3,8 @@
  * Findings out of the scanner: JSON lines for people and pipelines, and
  * protobuf batches for the collector (see output.h).
  *
- * Paths in a snapshot may hold any bytes but NUL.  JSON and protobuf strings
- * must be UTF-8, so a byte that does not belong to a valid UTF-8 sequence is
- * written as the code point of the same value: "\u00XX" in JSON (the byte
- * 0xff becomes \u00ff), U+00XX in protobuf.  Both outputs therefore agree,
- * and a consumer that needs the raw bytes back can map U+0080..U+00FF to
- * single bytes; a path that really contains those characters, validly
- * encoded, is indistinguishable (a known and accepted ambiguity).
+ * Paths in a snapshot may hold any bytes but NUL; both outputs write them
+ * as common/text.h says, so they agree with each other and with the agent.
  */
 #include "output.h"
 
@@ -19,95 +14,13 @@
 #include <unistd.h>
 
 #include "log.h"
-
-/* The length of the valid UTF-8 sequence starting at <s>, or 0 when the
- * byte there does not start one (overlong forms, surrogates and code points
- * past U+10FFFF are invalid). */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-	unsigned int cp;
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;       /* also stops at the NUL */
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-void scan_json_str(FILE *out, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n;
-
-	fputc('"', out);
-	while (*s) {
-		n = utf8_seq_len(s);
-		if (n > 1) {
-			fwrite(s, 1, n, out);
-			s += n;
-			continue;
-		}
-		if (*s == '"' || *s == '\\')
-			fprintf(out, "\\%c", *s);
-		else if (*s == '\n')
-			fputs("\\n", out);
-		else if (*s == '\t')
-			fputs("\\t", out);
-		else if (*s == '\r')
-			fputs("\\r", out);
-		else if (*s < 0x20 || *s == 0x7f || n == 0)
-			fprintf(out, "\\u%04x", *s);   /* invalid byte too */
-		else
-			fputc(*s, out);
-		s++;
-	}
-	fputc('"', out);
-}
-
-char *scan_utf8_fix(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t len = strlen(str), n, o = 0;
-	char *out = malloc(2 * len + 1);
-
-	if (!out)
-		return NULL;
-	while (*s) {
-		n = utf8_seq_len(s);
-		if (n) {
-			memcpy(out + o, s, n);
-			o += n;
-			s += n;
-			continue;
-		}
-		out[o++] = (char)(0xc0 | (*s >> 6));
-		out[o++] = (char)(0x80 | (*s & 0x3f));
-		s++;
-	}
-	out[o] = '\0';
-	return out;
-}
+#include "text.h"
 
 static void json_field(FILE *out, const char *key, const char *val,
 		       bool comma)
 {
 	fprintf(out, "%s\"%s\":", comma ? "," : "", key);
-	scan_json_str(out, val ? val : "");
+	px_json_str(out, val ? val : "");
 }
 
 static const char *type_name(enum scan_finding_type t)
@@ -133,7 +46,7 @@ static void json_cves(FILE *out, const struct scan_finding *f)
 	fputs(",\"cves\":[", out);
 	for (i = 0; i < f->n_cves; i++) {
 		fputs(i ? "," : "", out);
-		scan_json_str(out, f->cves[i].id);
+		px_json_str(out, f->cves[i].id);
 	}
 	fputs("],\"cve_details\":[", out);
 	for (i = 0; i < f->n_cves; i++) {
@@ -275,10 +188,10 @@ void scan_pb_finding_free(Parallax__V1__Finding *pf)
 	free(pf);
 }
 
-/* scan_utf8_fix() that maps NULL to "". */
+/* px_utf8_fix() that maps NULL to "". */
 static char *fixdup(const char *s)
 {
-	return scan_utf8_fix(s ? s : "");
+	return px_utf8_fix(s ? s : "");
 }
 
 static Parallax__V1__PackageFinding *pb_package(const struct scan_finding *f)

@@ -25,10 +25,6 @@ int scan_format_parse(const char *s, enum scan_format *out);
 
 /* ---- JSON lines ------------------------------------------------------ */
 
-/* Writes <s> as a JSON string literal, quotes included (see output.c for
- * how bytes that are not UTF-8 are written). */
-void scan_json_str(FILE *out, const char *s);
-
 /* A sink whose arg is the FILE * to write to: one object per finding, one
  * line each, flushed per line. */
 int scan_jsonl_emit(void *arg, const struct scan_finding *f);
@@ -50,13 +46,6 @@ int scan_doc_emit(void *arg, const struct scan_finding *f);
 void scan_doc_event(void *arg, const struct scan_event *ev);
 /* Returns 0, or -EIO when the output could not be written. */
 int scan_doc_end(struct scan_doc *d);
-
-/*
- * A copy of <s> that is valid UTF-8: every byte that is not part of a valid
- * sequence becomes the code point U+0080..U+00FF of the same value (as
- * scan_json_str writes it).  NULL when out of memory.
- */
-char *scan_utf8_fix(const char *s);
 
 /* ---- batches to the collector ---------------------------------------- */
 

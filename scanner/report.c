@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "host.h"
+#include "text.h"
 
 struct doc_rule {
 	char *id;
@@ -39,7 +40,7 @@ struct scan_doc {
 static void jkey(FILE *out, const char *key, const char *val, bool comma)
 {
 	fprintf(out, "%s\"%s\":", comma ? "," : "", key);
-	scan_json_str(out, val ? val : "");
+	px_json_str(out, val ? val : "");
 }
 
 static const char *sarif_level(enum scan_severity s)

@@ -43,6 +43,11 @@ import json, sys
 assert not any(r["path"] == sys.argv[1] for r in json.load(sys.stdin))
 ' "$PX_CORE_JAR" || px_die "$PX_CORE_JAR is loaded before any JVM ran"
 
+# A command line that is not UTF-8 (any bytes are legal in argv) must reach
+# the database like any other; the error check at the end catches a batch
+# the collector had to refuse.
+/bin/true $'\xfe\xff-not-utf8' || true
+
 started=$(date +%s%N)
 px_start_jvm 600
 px_wait 30 "a correlation for JVM pid $PX_JVM_PID" px_jvm_loaded

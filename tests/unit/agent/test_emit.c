@@ -30,6 +30,16 @@ static Parallax__V1__Event *exec_event(void)
 	return ev;
 }
 
+START_TEST(strings_from_the_kernel_go_out_as_valid_utf8)
+{
+	char *s = agent_ev_str("java\xfe-\xc3\xa9");
+
+	/* The stray byte becomes U+00FE; the valid e-acute stays. */
+	ck_assert_str_eq(s, "java\xc3\xbe-\xc3\xa9");
+	free(s);
+}
+END_TEST
+
 START_TEST(an_exec_prints_as_one_escaped_json_line)
 {
 	Parallax__V1__Event *ev = exec_event();
@@ -155,6 +165,7 @@ int main(void)
 	TCase *tc = tcase_create("emit");
 
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, strings_from_the_kernel_go_out_as_valid_utf8);
 	tcase_add_test(tc, an_exec_prints_as_one_escaped_json_line);
 	tcase_add_test(tc, an_artifact_prints_its_identity_and_digest);
 	tcase_add_test(tc, stdout_mode_writes_every_event_at_once);

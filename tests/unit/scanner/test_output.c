@@ -13,6 +13,7 @@
 #include "output.h"
 #include "scan.h"
 #include "px_check.h"
+#include "text.h"
 
 /* Sample path: quote, backslash, newline, tab, a control byte, an invalid
  * byte (0xff), a valid two-byte character (e-acute) and a lone
@@ -26,7 +27,7 @@ static char *json_of(const char *s)
 	FILE *f = open_memstream(&buf, &len);
 
 	ck_assert_ptr_nonnull(f);
-	scan_json_str(f, s);
+	px_json_str(f, s);
 	fclose(f);
 	return buf;
 }
@@ -43,7 +44,7 @@ END_TEST
 
 START_TEST(utf8_repair_maps_invalid_bytes_to_latin1_code_points)
 {
-	char *s = scan_utf8_fix("a\377b\303\251c\200\xed\xa0\x80");
+	char *s = px_utf8_fix("a\377b\303\251c\200\xed\xa0\x80");
 
 	ck_assert_ptr_nonnull(s);
 	/* 0xff -> U+00FF, e-acute kept, 0x80 -> U+0080, and the encoded
