@@ -9,6 +9,9 @@
  * archive is inflated into memory first, within two budgets: max_entry_bytes
  * for one entry, and max_archive_bytes for everything inflated from one file
  * on disk (which also bounds the memory held by the chain of open levels).
+ * A nested archive STORED uncompressed (Spring Boot's BOOT-INF/lib jars) is
+ * not copied: it is read in place, as a byte range of its parent, and
+ * counts against neither budget.
  * Only entries that an identifier asks for, and archives, are inflated; the
  * rest are skipped after a 4-byte look at their head.
  *
@@ -49,10 +52,15 @@
 #define IDENT_MAX_BYTES (4u << 20)  /* classes, pom.properties, manifest */
 #define EOCD_SEARCH (65535 + 22)   /* zip comment + end record */
 
-/* What libarchive reads: the file on disk (fd >= 0) or a nested archive
- * in memory. */
+/*
+ * What libarchive reads: <size> bytes of the file on disk from offset
+ * <base> (fd >= 0), or of memory at <mem>.  A nested archive read in
+ * place is a range of its parent: the same fd with a larger base, or a
+ * pointer into the parent's memory, so ranges of ranges need nothing more.
+ */
 struct src {
 	int fd;
+	uint64_t base;
 	const uint8_t *mem;
 	uint64_t size;
 	uint64_t pos;
@@ -62,10 +70,22 @@ struct src {
 #define RATIO_MIN_BYTES (1u << 20)  /* smaller entries: any ratio */
 #define MAX_NESTED_CHAIN 64
 
-/* Entries the central directory check refused (names, usually none). */
-struct refused {
+/* A STORED entry of the central directory, a candidate for reading in
+ * place: its local header's offset and its size. */
+struct stored {
+	char *name;
+	uint64_t off;
+	uint64_t size;
+};
+
+/* What the central directory check found: the entries it refused (names,
+ * usually none), and the STORED entries sorted by name (duplicate names
+ * left out). */
+struct cd_notes {
 	char **names;
 	size_t n;
+	struct stored *stored;
+	size_t n_stored;
 };
 
 /* One file on disk being read, with its nested archives. */
@@ -120,7 +140,9 @@ static la_ssize_t src_read(struct archive *a, void *arg, const void **out)
 		s->pos = s->size;
 		return n;
 	}
-	n = pread(s->fd, s->buf, READ_CHUNK, (off_t)s->pos);
+	n = (ssize_t)(s->size - s->pos < READ_CHUNK ? s->size - s->pos :
+		      READ_CHUNK);
+	n = pread(s->fd, s->buf, (size_t)n, (off_t)(s->base + s->pos));
 	if (n < 0) {
 		archive_set_error(a, errno, "read failed: %s",
 				  strerror(errno));
@@ -248,7 +270,7 @@ static ssize_t src_pread(const struct src *s, void *buf, size_t len,
 		memcpy(buf, s->mem + off, len);
 		return (ssize_t)len;
 	}
-	return pread(s->fd, buf, len, (off_t)off);
+	return pread(s->fd, buf, len, (off_t)(s->base + off));
 }
 
 struct cd_entry {
@@ -262,17 +284,89 @@ static int cd_cmp(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static void refused_free(struct refused *r)
+static void refused_free(struct cd_notes *r)
 {
 	size_t i;
 
 	for (i = 0; i < r->n; i++)
 		free(r->names[i]);
 	free(r->names);
+	for (i = 0; i < r->n_stored; i++)
+		free(r->stored[i].name);
+	free(r->stored);
 	memset(r, 0, sizeof(*r));
 }
 
-static bool is_refused(const struct refused *r, const char *name)
+static int stored_cmp(const void *a, const void *b)
+{
+	const struct stored *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* Notes the central directory record <e> (name <nl> bytes) as a STORED
+ * entry when it is one: method 0, both sizes equal and known, and large
+ * enough to be a zip.  Out of memory, it is simply not noted. */
+static void note_stored(struct cd_notes *r, const uint8_t *e, size_t nl)
+{
+	uint64_t csize = le32(e + 20), usize = le32(e + 24);
+	struct stored *nv;
+	char *name;
+
+	if (le16(e + 10) != 0 || csize != usize || csize == 0xffffffff ||
+	    csize < 22)
+		return;
+	name = strndup((const char *)e + 46, nl);
+	if (!name || strlen(name) != nl) {
+		free(name);
+		return;
+	}
+	nv = realloc(r->stored, (r->n_stored + 1) * sizeof(*nv));
+	if (!nv) {
+		free(name);
+		return;
+	}
+	r->stored = nv;
+	r->stored[r->n_stored].name = name;
+	r->stored[r->n_stored].off = le32(e + 42);
+	r->stored[r->n_stored++].size = csize;
+}
+
+/* Sorts the STORED entries by name and drops every name seen twice: which
+ * of the two libarchive is reading cannot be told by name. */
+static void stored_sort(struct cd_notes *r)
+{
+	size_t i, j, out = 0;
+
+	if (r->n_stored < 2)
+		return;
+	qsort(r->stored, r->n_stored, sizeof(*r->stored), stored_cmp);
+	for (i = 0; i < r->n_stored; i = j) {
+		for (j = i + 1; j < r->n_stored &&
+		     !strcmp(r->stored[i].name, r->stored[j].name); j++)
+			;
+		if (j - i == 1) {
+			r->stored[out++] = r->stored[i];
+			continue;
+		}
+		for (; i < j; i++)
+			free(r->stored[i].name);
+	}
+	r->n_stored = out;
+}
+
+static const struct stored *stored_find(const struct cd_notes *r,
+					const char *name)
+{
+	struct stored key = { .name = (char *)name };
+
+	if (!r->n_stored)
+		return NULL;
+	return bsearch(&key, r->stored, r->n_stored, sizeof(*r->stored),
+		       stored_cmp);
+}
+
+static bool is_refused(const struct cd_notes *r, const char *name)
 {
 	size_t i;
 
@@ -289,7 +383,7 @@ static bool is_refused(const struct refused *r, const char *name)
  * An archive whose directory cannot be found is left to libarchive.
  */
 static int zip_precheck(struct arc_run *run, const struct src *s,
-			const char *inner, struct refused *r)
+			const char *inner, struct cd_notes *r)
 {
 	uint8_t tail[EOCD_SEARCH], *cd = NULL, *e;
 	uint64_t tail_off = s->size > EOCD_SEARCH ? s->size - EOCD_SEARCH : 0;
@@ -328,6 +422,7 @@ static int zip_precheck(struct arc_run *run, const struct src *s,
 			break;
 		ents[i].off = le32(e + 42);
 		ents[i].csize = csize;
+		note_stored(r, e, nl);
 		if (usize > RATIO_MIN_BYTES && csize != 0xffffffff &&
 		    usize != 0xffffffff &&
 		    usize / (csize ? csize : 1) > run->ctx->limits.max_ratio) {
@@ -351,6 +446,7 @@ static int zip_precheck(struct arc_run *run, const struct src *s,
 		}
 		e += 46 + nl + xl + cl;
 	}
+	stored_sort(r);
 	qsort(ents, i, sizeof(*ents), cd_cmp);
 	for (count = 1; count < i; count++) {
 		/* a local header is 30 bytes at least, then the data */
@@ -414,6 +510,7 @@ static int read_rest(struct arc_run *run, struct archive *a, uint8_t **buf,
 			return 0;
 		*len += (size_t)n;
 		run->inflated += (uint64_t)n;
+		run->ctx->stats.inflated += (uint64_t)n;
 		if (run->inflated > run->ctx->limits.max_archive_bytes) {
 			run->spent = true;
 			return -ECANCELED;
@@ -446,64 +543,207 @@ static void read_failed(struct arc_run *run, const char *inner, int err,
 }
 
 static int read_level(struct arc_run *run, struct archive *a,
-		      const char *inner, int depth, const struct refused *r);
+		      const struct src *s, const char *inner, int depth,
+		      const struct cd_notes *r);
 
-/* True when <buf> is the file itself or an archive it is nested in. */
-static bool is_recursive(struct arc_run *run, const uint8_t *buf,
-			 size_t len, uint8_t digest[32])
+/* The sha256 of the bytes of <s>, read through it (a range on disk is read
+ * in chunks into its buffer).  0 or -EIO. */
+static int src_digest(const struct src *s, uint8_t digest[32])
+{
+	EVP_MD_CTX *md;
+	uint64_t off = 0;
+	ssize_t n;
+	int ret = 0;
+
+	if (s->fd < 0) {
+		EVP_Digest(s->mem, s->size, digest, NULL, EVP_sha256(), NULL);
+		return 0;
+	}
+	md = EVP_MD_CTX_new();
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	while (off < s->size) {
+		n = src_pread(s, s->buf, READ_CHUNK, off);
+		if (n <= 0) {
+			ret = -EIO;
+			goto out_free;
+		}
+		EVP_DigestUpdate(md, s->buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	EVP_DigestFinal_ex(md, digest, NULL);
+out_free:
+	EVP_MD_CTX_free(md);
+	return ret;
+}
+
+/* Whether <s> is the file itself or an archive it is nested in: 1 when
+ * it is, 0 when not (<digest> set), -EIO when it cannot be read. */
+static int is_recursive(struct arc_run *run, const struct src *s,
+			uint8_t digest[32])
 {
 	char hex[PX_SHA256_HEX_LEN + 1], top[PX_SHA256_HEX_LEN + 1];
 	size_t i;
+	int ret = src_digest(s, digest);
 
-	EVP_Digest(buf, len, digest, NULL, EVP_sha256(), NULL);
+	if (ret)
+		return ret;
 	px_sha256_hex(digest, hex);
 	for (i = 0; i < run->chain_len; i++)
 		if (!memcmp(run->chain[i], digest, 32))
-			return true;
-	if (len != run->file->size)
-		return false;
+			return 1;
+	if (s->size != run->file->size)
+		return 0;
 	if (!run->file->hashed) {
 		if (px_sha256_fd(run->file->fd, 0, top, NULL))
-			return false;
+			return 0;
 		memcpy(run->file->sha256, top, sizeof(top));
 		run->file->hashed = true;
 	}
 	return !strcmp(run->file->sha256, hex);
 }
 
-/* Reads the nested archive <buf> as level <inner> at <depth>. */
-static void scan_nested(struct arc_run *run, const uint8_t *buf, size_t len,
+/* Reads the nested archive <s> (in memory or a range on disk, which gets
+ * a read buffer of its own here) as level <inner> at <depth>. */
+static void scan_nested(struct arc_run *run, struct src *s,
 			const char *inner, int depth)
 {
-	struct src s = { .fd = -1, .mem = buf, .size = len };
-	struct refused r = { 0 };
+	struct cd_notes r = { 0 };
 	struct archive *a;
 	uint8_t digest[32];
 	char err[256];
+	int ret;
 
-	if (is_recursive(run, buf, len, digest)) {
+	if (s->fd >= 0) {
+		s->buf = malloc(READ_CHUNK);
+		if (!s->buf)
+			return;
+	}
+	ret = is_recursive(run, s, digest);
+	if (ret == -EIO) {
+		report_corrupt(run, inner, "nested archive unreadable");
+		goto out_buf;
+	}
+	if (ret < 0) {
+		report(run, inner, "entry skipped", strerror(-ret));
+		goto out_buf;
+	}
+	if (ret) {
 		run->ctx->stats.limit_hits++;
 		report_kind(run, "recursive", inner,
 			    "archive contains itself, not entered",
 			    "recursive archive");
-		return;
+		goto out_buf;
 	}
-	if (zip_precheck(run, &s, inner, &r)) {
-		refused_free(&r);
-		return;
-	}
-	a = open_src(&s, err, sizeof(err));
+	if (zip_precheck(run, s, inner, &r))
+		goto out_notes;
+	a = open_src(s, err, sizeof(err));
 	if (!a) {
 		report_corrupt(run, inner, err);
-		refused_free(&r);
-		return;
+		goto out_notes;
 	}
 	if (run->chain_len < MAX_NESTED_CHAIN)
 		memcpy(run->chain[run->chain_len++], digest, 32);
-	read_level(run, a, inner, depth, &r);
+	read_level(run, a, s, inner, depth, &r);
 	run->chain_len--;
 	archive_read_free(a);
+out_notes:
 	refused_free(&r);
+out_buf:
+	free(s->buf);
+	s->buf = NULL;
+}
+
+/*
+ * The range of <parent> holding the data of its STORED entry <st>, checked
+ * against the entry's local header (whose name and extra field lengths
+ * place the data).  Returns 0 with <out> set; -EAGAIN when the local
+ * header disagrees with the central directory (the entry is then inflated
+ * like any other); -ERANGE when the data would lie past the end of
+ * <parent>; -ENOMEM.
+ */
+static int stored_range(const struct src *parent, const struct stored *st,
+			struct src *out)
+{
+	uint8_t lh[30];
+	uint64_t data;
+	size_t nl, xl;
+	char *name;
+	int ret = 0;
+
+	if (src_pread(parent, lh, sizeof(lh), st->off) != (ssize_t)sizeof(lh) ||
+	    memcmp(lh, "PK\3\4", 4) || le16(lh + 8) != 0)
+		return -EAGAIN;
+	nl = le16(lh + 26);
+	xl = le16(lh + 28);
+	if (nl != strlen(st->name))
+		return -EAGAIN;
+	name = malloc(nl + 1);
+	if (!name)
+		return -ENOMEM;
+	if (src_pread(parent, name, nl, st->off + sizeof(lh)) != (ssize_t)nl ||
+	    memcmp(name, st->name, nl))
+		ret = -EAGAIN;
+	free(name);
+	if (ret)
+		return ret;
+	data = st->off + sizeof(lh) + nl + xl;
+	if (data > parent->size || st->size > parent->size - data)
+		return -ERANGE;
+	*out = *parent;
+	out->pos = 0;
+	out->size = st->size;
+	out->buf = NULL;
+	if (parent->fd >= 0)
+		out->base = parent->base + data;
+	else
+		out->mem = parent->mem + data;
+	return 0;
+}
+
+/*
+ * Reads the nested archive <name>, a STORED entry of <parent>, in place.
+ * Returns 1 when done with it (read, skipped or reported), 0 when it is to
+ * be inflated instead.
+ */
+static int nested_in_place(struct arc_run *run, const struct src *parent,
+			   const struct stored *st, const char *inner,
+			   bool named, int depth)
+{
+	struct src sub;
+	uint8_t head[4];
+	ssize_t n;
+	int ret = stored_range(parent, st, &sub);
+
+	if (ret == -ERANGE) {
+		report_corrupt(run, inner,
+			       "stored entry past the end of its archive");
+		return 1;
+	}
+	if (ret) {
+		px_debug("scan", "stored entry not read in place",
+			 "path=%s inner=%s err=%s", px_q(run->file->path),
+			 px_q(inner), px_q(strerror(-ret)));
+		return 0;
+	}
+	n = src_pread(&sub, head, sizeof(head), 0);
+	if (n < 0) {
+		report_corrupt(run, inner, strerror(errno));
+		return 1;
+	}
+	if (!named && !scan_is_zip_magic(head, (size_t)n))
+		return 1;
+	if (depth >= run->ctx->limits.max_depth) {
+		run->ctx->stats.depth_limited++;
+		report(run, inner, "archive nested too deep, skipped",
+		       "max_depth");
+		return 1;
+	}
+	run->ctx->stats.in_place++;
+	scan_nested(run, &sub, inner, depth + 1);
+	return 1;
 }
 
 /*
@@ -513,10 +753,13 @@ static void scan_nested(struct arc_run *run, const uint8_t *buf, size_t len,
  */
 static int maybe_nested(struct arc_run *run, struct scan_level *lvl,
 			struct archive *a, struct archive_entry *e,
-			const char *name, int depth)
+			const char *name, int depth, const struct src *src,
+			const struct cd_notes *cd)
 {
 	const struct scan_limits *lim = &run->ctx->limits;
 	bool named = scan_has_archive_ext(name);
+	const struct stored *st;
+	struct src mem = { .fd = -1 };
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	char err[256] = "", *inner;
@@ -528,6 +771,11 @@ static int maybe_nested(struct arc_run *run, struct scan_level *lvl,
 	inner = join_inner(lvl->inner, name);
 	if (!inner)
 		return 0;
+	st = stored_find(cd, name);
+	if (st && nested_in_place(run, src, st, inner, named, depth)) {
+		ret = 0;
+		goto out;
+	}
 	ret = read_rest(run, a, &buf, &len, 4, err, sizeof(err));
 	if (ret == -EFBIG)
 		ret = 0;        /* only the head was asked for */
@@ -545,8 +793,11 @@ static int maybe_nested(struct arc_run *run, struct scan_level *lvl,
 	else
 		ret = read_rest(run, a, &buf, &len, lim->max_entry_bytes, err,
 				sizeof(err));
-	if (!ret)
-		scan_nested(run, buf, len, inner, depth + 1);
+	if (!ret) {
+		mem.mem = buf;
+		mem.size = len;
+		scan_nested(run, &mem, inner, depth + 1);
+	}
 out:
 	if (ret)
 		read_failed(run, inner, ret, err);
@@ -632,7 +883,8 @@ static int entry_secrets(struct arc_run *run, struct scan_level *lvl,
 
 /* Routes one regular entry.  -ECANCELED stops the whole file. */
 static int entry(struct arc_run *run, struct scan_level *lvl,
-		 struct archive *a, struct archive_entry *e, int depth)
+		 struct archive *a, struct archive_entry *e, int depth,
+		 const struct src *src, const struct cd_notes *cd)
 {
 	/* the raw name first: the UTF-8 form costs a conversion per entry,
 	 * and in the C.UTF-8 locale parallax-scan sets they are the same */
@@ -661,7 +913,7 @@ static int entry(struct arc_run *run, struct scan_level *lvl,
 	    (run->ctx->checks & (SCAN_CHECK_SECRETS | SCAN_CHECK_PII)) &&
 	    is_config_entry(name))
 		return entry_secrets(run, lvl, a, name);
-	return maybe_nested(run, lvl, a, e, name, depth);
+	return maybe_nested(run, lvl, a, e, name, depth, src, cd);
 }
 
 /* Counts an entry and checks the per-file entry and time limits;
@@ -690,13 +942,15 @@ static int limits_ok(struct arc_run *run, const char *inner)
 }
 
 /*
- * Reads every entry of <a>, the level named <inner> at <depth>, then emits
+ * Reads every entry of <a> (read from <s>, whose central directory check
+ * found <refused>), the level named <inner> at <depth>, then emits
  * what the identifiers made of it (also after an error part-way: what was
  * seen is still true).  Returns 0, -EIO on a corrupt archive, -ECANCELED
  * when the budget ran out, -ENOMEM.
  */
 static int read_level(struct arc_run *run, struct archive *a,
-		      const char *inner, int depth, const struct refused *refused)
+		      const struct src *s, const char *inner, int depth,
+		      const struct cd_notes *refused)
 {
 	struct scan_level lvl = { run->ctx, run->file, inner, NULL, NULL };
 	struct archive_entry *e;
@@ -726,7 +980,7 @@ static int read_level(struct arc_run *run, struct archive *a,
 		if (archive_entry_filetype(e) == AE_IFREG &&
 		    !(refused->n && archive_entry_pathname(e) &&
 		      is_refused(refused, archive_entry_pathname(e))))
-			ret = entry(run, &lvl, a, e, depth);
+			ret = entry(run, &lvl, a, e, depth, s, refused);
 	}
 	log4j_report(&lvl);
 	maven_report(&lvl);
@@ -760,7 +1014,7 @@ static int read_file_archive(struct scan_ctx *ctx, struct scan_file *file)
 {
 	struct arc_run *run = calloc(1, sizeof(*run));
 	struct src s = { .fd = file->fd, .size = file->size };
-	struct refused r = { 0 };
+	struct cd_notes r = { 0 };
 	struct archive *a;
 	char err[256];
 	int ret;
@@ -786,7 +1040,7 @@ static int read_file_archive(struct scan_ctx *ctx, struct scan_file *file)
 		ret = -EIO;
 		goto out_free;
 	}
-	ret = read_level(run, a, "", 1, &r);
+	ret = read_level(run, a, &s, "", 1, &r);
 	archive_read_free(a);
 out_free:
 	refused_free(&r);

@@ -121,6 +121,8 @@ struct scan_stats {
 	uint64_t budget_hits;    /* entries or files past a byte budget */
 	uint64_t limit_hits;     /* ratio, entry count, time, zip bombs */
 	uint64_t events;         /* events handed to the event sink */
+	uint64_t inflated;       /* bytes read out of archive entries */
+	uint64_t in_place;       /* nested STORED archives read in place */
 };
 
 /* What a scan looks for (scan_ctx.checks). */

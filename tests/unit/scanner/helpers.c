@@ -115,6 +115,13 @@ uint8_t *zip_build(size_t n, const char *const *names,
 		   const uint8_t *const *data, const size_t *lens,
 		   size_t *out_len)
 {
+	return zip_build_as(n, names, data, lens, false, out_len);
+}
+
+uint8_t *zip_build_as(size_t n, const char *const *names,
+		      const uint8_t *const *data, const size_t *lens,
+		      bool store, size_t *out_len)
+{
 	size_t cap = 4096, used = 0, i;
 	struct archive *a;
 	struct archive_entry *e;
@@ -126,6 +133,9 @@ uint8_t *zip_build(size_t n, const char *const *names,
 	ck_assert_ptr_nonnull(buf);
 	a = archive_write_new();
 	ck_assert_int_eq(archive_write_set_format_zip(a), ARCHIVE_OK);
+	if (store)
+		ck_assert_int_eq(archive_write_zip_set_compression_store(a),
+				 ARCHIVE_OK);
 	ck_assert_int_eq(archive_write_open_memory(a, buf, cap, &used),
 			 ARCHIVE_OK);
 	for (i = 0; i < n; i++) {

@@ -84,6 +84,11 @@ uint8_t *zip_build(size_t n, const char *const *names,
 		   const uint8_t *const *data, const size_t *lens,
 		   size_t *out_len);
 
+/* zip_build(), with every entry STORED uncompressed when <store>. */
+uint8_t *zip_build_as(size_t n, const char *const *names,
+		      const uint8_t *const *data, const size_t *lens,
+		      bool store, size_t *out_len);
+
 /* Zip with a single entry. */
 uint8_t *zip_one(const char *name, const uint8_t *data, size_t len,
 		 size_t *out_len);

@@ -266,6 +266,239 @@ START_TEST(a_bomb_is_stopped_by_the_per_file_budget)
 }
 END_TEST
 
+/* Bytes inflated when the plain log4j-core jar alone is scanned: what any
+ * archive holding it in place must add to its own inflated bytes. */
+static uint64_t core_inflated(void)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	char dir[64];
+	size_t jlen;
+	uint8_t *jar = core_jar(&jlen);
+
+	temp_dir(dir);
+	put(dir, "core.jar", jar, jlen);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_uint_eq(ctx.stats.in_place, 0);
+	ck_assert_uint_gt(ctx.stats.inflated, 0);
+	free(jar);
+	remove_tree(dir);
+	return ctx.stats.inflated;
+}
+
+#define MANIFEST "Manifest-Version: 1.0\r\n" \
+	"Main-Class: org.springframework.boot.loader.JarLauncher\r\n"
+
+/* A Spring Boot-like fat jar: a manifest and the log4j-core jar under
+ * BOOT-INF/lib, every entry STORED when <store>. */
+static uint8_t *fat_jar(bool store, size_t *len)
+{
+	static const char mf[] = MANIFEST;
+	const char *names[2] = {
+		"META-INF/MANIFEST.MF", "BOOT-INF/lib/log4j-core-2.14.1.jar",
+	};
+	const uint8_t *data[2];
+	size_t lens[2];
+	uint8_t *jar = core_jar(&lens[1]), *fat;
+
+	data[0] = (const uint8_t *)mf;
+	lens[0] = sizeof(mf) - 1;
+	data[1] = jar;
+	fat = zip_build_as(2, names, data, lens, store, len);
+	free(jar);
+	return fat;
+}
+
+START_TEST(a_stored_jar_in_a_fat_jar_is_read_in_place_not_inflated)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	const struct kept *f;
+	char dir[64];
+	size_t len, jlen, mflen = strlen(MANIFEST);
+	uint64_t base = core_inflated();
+	uint8_t *fat = fat_jar(true, &len), *jar = core_jar(&jlen);
+
+	temp_dir(dir);
+	put(dir, "app.jar", fat, len);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	f = keeper_find(&k, CORE);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->inner, "BOOT-INF/lib/log4j-core-2.14.1.jar");
+	ck_assert_str_eq(f->version, "2.14.1");
+	ck_assert_str_eq(f->cves, ALL4);
+	ck_assert_uint_eq(ctx.stats.errors, 0);
+	ck_assert_uint_eq(ctx.stats.archives, 2);
+	ck_assert_uint_eq(ctx.stats.in_place, 1);
+	/* the manifest only: the nested jar itself added nothing */
+	ck_assert_uint_eq(ctx.stats.inflated, base + mflen);
+	free(fat);
+	remove_tree(dir);
+
+	/* the same jar deflated is inflated into memory, as before */
+	fat = fat_jar(false, &len);
+	temp_dir(dir);
+	put(dir, "app.jar", fat, len);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	f = keeper_find(&k, CORE);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->inner, "BOOT-INF/lib/log4j-core-2.14.1.jar");
+	ck_assert_str_eq(f->cves, ALL4);
+	ck_assert_uint_eq(ctx.stats.in_place, 0);
+	ck_assert_uint_eq(ctx.stats.inflated, base + mflen + jlen);
+	free(fat);
+	free(jar);
+	remove_tree(dir);
+}
+END_TEST
+
+START_TEST(stored_jars_nested_two_levels_are_ranges_of_ranges)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	const struct kept *f;
+	const char *name = "BOOT-INF/lib/app-lib.jar";
+	char dir[64];
+	size_t jlen, mlen, len;
+	uint64_t base = core_inflated();
+	uint8_t *jar = core_jar(&jlen), *mid, *outer;
+	const uint8_t *data;
+	const char *jname = "lib/log4j-core-2.14.1.jar";
+
+	data = jar;
+	mid = zip_build_as(1, &jname, &data, &jlen, true, &mlen);
+	data = mid;
+	outer = zip_build_as(1, &name, &data, &mlen, true, &len);
+	temp_dir(dir);
+	put(dir, "outer.jar", outer, len);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	f = keeper_find(&k, CORE);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->inner,
+			 "BOOT-INF/lib/app-lib.jar!/lib/log4j-core-2.14.1.jar");
+	ck_assert_str_eq(f->cves, ALL4);
+	ck_assert_uint_eq(ctx.stats.errors, 0);
+	ck_assert_uint_eq(ctx.stats.archives, 3);
+	ck_assert_uint_eq(ctx.stats.in_place, 2);
+	ck_assert_uint_eq(ctx.stats.inflated, base);
+	free(outer);
+	remove_tree(dir);
+
+	/* deflated outside, STORED inside: a range of memory */
+	outer = zip_build_as(1, &name, &data, &mlen, false, &len);
+	temp_dir(dir);
+	put(dir, "outer.jar", outer, len);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	f = keeper_find(&k, CORE);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->inner,
+			 "BOOT-INF/lib/app-lib.jar!/lib/log4j-core-2.14.1.jar");
+	ck_assert_uint_eq(ctx.stats.errors, 0);
+	ck_assert_uint_eq(ctx.stats.in_place, 1);
+	ck_assert_uint_eq(ctx.stats.inflated, base + mlen);
+	free(outer);
+	free(mid);
+	free(jar);
+	remove_tree(dir);
+}
+END_TEST
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+START_TEST(a_stored_entry_whose_data_lies_past_the_end_is_reported_corrupt)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	const char *name = "BOOT-INF/lib/log4j-core-2.14.1.jar";
+	char dir[64];
+	size_t jlen, len;
+	uint8_t *jar = core_jar(&jlen), *fat;
+	const uint8_t *data = jar;
+
+	uint8_t *cd;
+	uint32_t big = (uint32_t)jlen + (1u << 20);
+
+	fat = zip_build_as(1, &name, &data, &jlen, true, &len);
+	temp_dir(dir);
+	/* the only entry's local header is at 0: make it and the central
+	 * directory claim 1 MiB more data than the archive holds */
+	ck_assert_int_eq(memcmp(fat, "PK\003\004", 4), 0);
+	ck_assert_int_eq(fat[26] | fat[27] << 8, (int)strlen(name));
+	/* the outer directory, from the end record (no comment): the jar
+	 * inside holds directory records of its own */
+	ck_assert_int_eq(memcmp(fat + len - 22, "PK\005\006", 4), 0);
+	cd = fat + (fat[len - 6] | fat[len - 5] << 8 | fat[len - 4] << 16 |
+		    (uint32_t)fat[len - 3] << 24);
+	ck_assert_int_eq(memcmp(cd, "PK\001\002", 4), 0);
+	put_le32(fat + 18, big);
+	put_le32(fat + 22, big);
+	put_le32(cd + 20, big);
+	put_le32(cd + 24, big);
+	put(dir, "a-sizes.jar", fat, len);
+	/* or claim a 64 KiB extra field, which pushes the data past it */
+	put_le32(fat + 18, (uint32_t)jlen);
+	put_le32(fat + 22, (uint32_t)jlen);
+	put_le32(cd + 20, (uint32_t)jlen);
+	put_le32(cd + 24, (uint32_t)jlen);
+	fat[28] = 0xff;
+	fat[29] = 0xff;
+	put(dir, "b-extra.jar", fat, len);
+	put(dir, "good.jar", jar, jlen);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_uint_ge(ctx.stats.corrupt, 2);
+	ck_assert_uint_eq(ctx.stats.in_place, 0);
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_ptr_nonnull(strstr(k.items[0].path, "/good.jar"));
+	free(fat);
+	free(jar);
+	remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_stored_entry_whose_local_header_disagrees_is_inflated_instead)
+{
+	struct scan_ctx ctx;
+	static struct keeper k;
+	const struct kept *f;
+	const char *name = "BOOT-INF/lib/log4j-core-2.14.1.jar";
+	char dir[64];
+	size_t jlen, len;
+	uint64_t base = core_inflated();
+	uint8_t *jar = core_jar(&jlen), *fat;
+	const uint8_t *data = jar;
+
+	fat = zip_build_as(1, &name, &data, &jlen, true, &len);
+	/* the local header's name is no longer the directory's */
+	ck_assert_int_eq(memcmp(fat + 30, name, strlen(name)), 0);
+	fat[30] = 'b';
+	temp_dir(dir);
+	put(dir, "app.jar", fat, len);
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_uint_eq(ctx.stats.in_place, 0);
+	f = keeper_find(&k, CORE);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->cves, ALL4);
+	ck_assert_uint_eq(ctx.stats.inflated, base + jlen);
+	free(fat);
+	free(jar);
+	remove_tree(dir);
+}
+END_TEST
+
 static Suite *archive_suite(void)
 {
 	Suite *s = suite_create("scanner-archive");
@@ -280,6 +513,13 @@ static Suite *archive_suite(void)
 	tcase_add_test(tc, nesting_past_the_depth_limit_is_reported_not_followed);
 	tcase_add_test(tc, an_entry_over_the_byte_budget_is_reported_and_skipped);
 	tcase_add_test(tc, a_bomb_is_stopped_by_the_per_file_budget);
+	tcase_add_test(tc,
+		       a_stored_jar_in_a_fat_jar_is_read_in_place_not_inflated);
+	tcase_add_test(tc, stored_jars_nested_two_levels_are_ranges_of_ranges);
+	tcase_add_test(tc,
+		       a_stored_entry_whose_data_lies_past_the_end_is_reported_corrupt);
+	tcase_add_test(tc,
+		       a_stored_entry_whose_local_header_disagrees_is_inflated_instead);
 	suite_add_tcase(s, tc);
 	return s;
 }
