@@ -210,7 +210,7 @@ def main():
                         results[name]["ratio"] >= target))
     peak = max(r["peak_rss"] for r in results.values())
     verdict.append(("peak RSS <= 50 MB", peak <= RSS_MAX))
-    verdict.append(("CPU <= 2%% at 100 execs/s",
+    verdict.append(("CPU <= 2% at 100 execs/s",
                     results["rate100"]["agent_cpu_share"] <= CPU_MAX_AT_100))
     for what, ok in verdict:
         print("%-28s %s" % (what, "met" if ok else "MISSED"))
