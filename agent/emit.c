@@ -392,18 +392,17 @@ static void json_exec(FILE *f, const Parallax__V1__ProcessExec *x)
 	kv_bool(f, "from_snapshot", x->from_snapshot);
 }
 
-static const char *load_kind_name(Parallax__V1__LoadKind k)
+/* The proto name of enum value <v> without its <prefix> ("LOAD_KIND_"), as
+ * protobuf-c's descriptor knows it. */
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v,
+			     const char *prefix)
 {
-	switch (k) {
-	case PARALLAX__V1__LOAD_KIND__LOAD_KIND_OPEN_FILE:
-		return "OPEN_FILE";
-	case PARALLAX__V1__LOAD_KIND__LOAD_KIND_MAPPED:
-		return "MAPPED";
-	case PARALLAX__V1__LOAD_KIND__LOAD_KIND_CLASS:
-		return "CLASS";
-	default:
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+	size_t n = strlen(prefix);
+
+	if (ev == NULL)
 		return "UNSPECIFIED";
-	}
+	return strncmp(ev->name, prefix, n) == 0 ? ev->name + n : ev->name;
 }
 
 static void json_artifact(FILE *f, const Parallax__V1__ArtifactLoaded *a)
@@ -415,26 +414,11 @@ static void json_artifact(FILE *f, const Parallax__V1__ArtifactLoaded *a)
 	kv_u64(f, "size", a->size);
 	kv_i64(f, "mtime_ns", a->mtime_ns);
 	kv_str(f, "sha256", a->sha256);
-	kv_str(f, "kind", load_kind_name(a->kind));
+	kv_str(f, "kind", enum_name(&parallax__v1__load_kind__descriptor,
+					    a->kind, "LOAD_KIND_"));
 	kv_str(f, "error", a->error);
 	if (a->class_name && *a->class_name)
 		kv_str(f, "class_name", a->class_name);
-}
-
-static const char *net_kind_name(Parallax__V1__NetKind k)
-{
-	switch (k) {
-	case PARALLAX__V1__NET_KIND__NET_KIND_CONNECT:
-		return "CONNECT";
-	case PARALLAX__V1__NET_KIND__NET_KIND_ACCEPT:
-		return "ACCEPT";
-	case PARALLAX__V1__NET_KIND__NET_KIND_LISTEN:
-		return "LISTEN";
-	case PARALLAX__V1__NET_KIND__NET_KIND_CLOSE:
-		return "CLOSE";
-	default:
-		return "UNSPECIFIED";
-	}
 }
 
 /* Prints ,"<key>":"<address>" for a 4- or 16-byte address ("" else). */
@@ -452,7 +436,8 @@ static void kv_addr(FILE *f, const char *key, const ProtobufCBinaryData *b)
 static void json_net(FILE *f, const Parallax__V1__NetworkEvent *n)
 {
 	json_ref(f, "", n->proc);
-	kv_str(f, "kind", net_kind_name(n->kind));
+	kv_str(f, "kind", enum_name(&parallax__v1__net_kind__descriptor,
+					    n->kind, "NET_KIND_"));
 	kv_u64(f, "protocol", n->protocol);
 	kv_addr(f, "local_addr", &n->local_addr);
 	kv_u64(f, "local_port", n->local_port);
