@@ -4,8 +4,12 @@
  * without mounting: the directory tree from the root inode down, every
  * regular file copied to a memory-backed file and scanned as
  * "/<path in the image>".  Devices, sockets and fifos are skipped like in
- * a directory walk; a directory whose inode is already on the current path
- * (a corrupt image's loop) is not entered again.  Symlinks are resolved
+ * a directory walk.  A directory inode is entered once: a corrupt image
+ * whose directories are hard-linked into each other (a loop, or a chain
+ * that doubles the tree at each level) gets an event instead of a walk
+ * that never ends.  The walk itself is a file on disk's work: its
+ * directory entries count against max_entries and the time it spends
+ * outside the files it scans against max_file_ms.  Symlinks are resolved
  * inside the image as in the walk (scan_link_resolve()): one naming a
  * regular file is scanned under its own path, once per target inode; an
  * escaping or looping one is an event.
@@ -20,6 +24,7 @@
 
 #include <ext2fs/ext2fs.h>
 
+#include "host.h"
 #include "log.h"
 
 #define EXT_MAX_DEPTH 256
@@ -33,17 +38,21 @@ struct ext_entry {
 struct ext_list {
 	struct ext_entry *v;
 	size_t n, cap;
-	bool nomem;
+	size_t max;             /* entries kept at most (max_entries) */
+	bool nomem, over;
 };
 
 struct ext_walk {
 	struct scan_ctx *ctx;
 	ext2_filsys fs;
 	const char *image;
-	ext2_ino_t *linked;     /* target inodes scanned through links */
-	size_t n_linked, cap_linked;
-	ext2_ino_t stack[EXT_MAX_DEPTH];
+	ext2fs_inode_bitmap linked;  /* target inodes scanned through links */
+	ext2fs_inode_bitmap entered; /* directories walked */
 	int depth;
+	uint64_t started_ns;    /* of the walk */
+	uint64_t scanning_ns;   /* spent scanning files, not walking */
+	uint64_t entries;       /* directory entries met */
+	bool stopped;           /* a walk limit was hit */
 };
 
 static int list_entry(struct ext2_dir_entry *de, int offset, int blocksize,
@@ -58,6 +67,10 @@ static int list_entry(struct ext2_dir_entry *de, int offset, int blocksize,
 	if ((len == 1 && de->name[0] == '.') ||
 	    (len == 2 && de->name[0] == '.' && de->name[1] == '.'))
 		return 0;
+	if (l->max && l->n >= l->max) {
+		l->over = true;
+		return DIRENT_ABORT;
+	}
 	if (l->n == l->cap) {
 		struct ext_entry *nv = realloc(l->v, (l->cap ? l->cap * 2 : 32) *
 					       sizeof(*nv));
@@ -175,25 +188,37 @@ static int ext_lookup(void *arg, const char *rel, char *target, size_t len)
 	return err ? err : SCAN_LINK_LINK;
 }
 
-/* Adds <ino> to the inodes scanned through links; false when it was
- * there already (or memory ran out). */
-static bool linked_add(struct ext_walk *w, ext2_ino_t ino)
+/* Marks <ino> in <map>; false when it was marked already or is out of
+ * the bitmap's range (a corrupt entry). */
+static bool inode_mark(ext2fs_inode_bitmap map, ext2_ino_t ino)
 {
-	size_t i;
+	if (ino < 1 || ino > ext2fs_get_inode_bitmap_end2(map) ||
+	    ext2fs_test_inode_bitmap2(map, ino))
+		return false;
+	ext2fs_mark_inode_bitmap2(map, ino);
+	return true;
+}
 
-	for (i = 0; i < w->n_linked; i++)
-		if (w->linked[i] == ino)
-			return false;
-	if (w->n_linked == w->cap_linked) {
-		size_t cap = w->cap_linked ? w->cap_linked * 2 : 64;
-		ext2_ino_t *nv = realloc(w->linked, cap * sizeof(*nv));
+/* True, with a "limit" event once, when the walk has met more entries
+ * than max_entries or spent more than max_file_ms of its own. */
+static bool walk_over(struct ext_walk *w)
+{
+	const struct scan_limits *lim = &w->ctx->limits;
+	const char *what = NULL;
 
-		if (!nv)
-			return false;
-		w->linked = nv;
-		w->cap_linked = cap;
-	}
-	w->linked[w->n_linked++] = ino;
+	if (w->stopped)
+		return true;
+	if (lim->max_entries && w->entries > lim->max_entries)
+		what = "max_entries";
+	else if (lim->max_file_ms && (w->entries & 63) == 0 &&
+		 px_now_ns() - w->started_ns - w->scanning_ns >
+		 (uint64_t)lim->max_file_ms * 1000000ull)
+		what = "max_file_ms";
+	if (!what)
+		return false;
+	w->stopped = true;
+	w->ctx->stats.limit_hits++;
+	scan_event(w->ctx, "limit", what, w->image, "", NULL);
 	return true;
 }
 
@@ -221,7 +246,7 @@ static void visit_link(struct ext_walk *w, const char *path)
 	if (err || !target[0] ||
 	    ext2fs_namei(w->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, target, &ino) ||
 	    ext2fs_read_inode(w->fs, ino, &inode) ||
-	    !LINUX_S_ISREG(inode.i_mode) || !linked_add(w, ino))
+	    !LINUX_S_ISREG(inode.i_mode) || !inode_mark(w->linked, ino))
 		return;         /* dangling, a directory, or seen already */
 	snprintf(shown, sizeof(shown), "/%s", target);
 	scan_inode(w, ino, &inode, path, shown);
@@ -233,7 +258,7 @@ static void scan_inode(struct ext_walk *w, ext2_ino_t ino,
 		       const char *link_target)
 {
 	struct ext_fill ef = { w->fs, ino };
-	uint64_t size = EXT2_I_SIZE(inode);
+	uint64_t size = EXT2_I_SIZE(inode), t0;
 	int err;
 
 	if (size > w->ctx->limits.max_archive_bytes) {
@@ -241,8 +266,10 @@ static void scan_inode(struct ext_walk *w, ext2_ino_t ino,
 		scan_event(w->ctx, "limit", "max_archive_bytes", path, "", NULL);
 		return;
 	}
+	t0 = px_now_ns();
 	err = scan_mem_file_as(w->ctx, path, size, NULL, link_target,
 			       fill_from_inode, &ef);
+	w->scanning_ns += px_now_ns() - t0;
 	if (err) {
 		w->ctx->stats.errors++;
 		scan_event(w->ctx, "corrupt", "file unreadable", path, "", NULL);
@@ -253,17 +280,24 @@ static void scan_inode(struct ext_walk *w, ext2_ino_t ino,
 static void visit(struct ext_walk *w, ext2_ino_t ino, const char *path)
 {
 	struct ext2_inode inode;
-	int i;
 
+	w->entries++;
+	if (walk_over(w))
+		return;
 	if (ext2fs_read_inode(w->fs, ino, &inode)) {
 		w->ctx->stats.errors++;
 		scan_event(w->ctx, "corrupt", "inode unreadable", path, "", NULL);
 		return;
 	}
 	if (LINUX_S_ISDIR(inode.i_mode)) {
-		for (i = 0; i < w->depth; i++)
-			if (w->stack[i] == ino)
-				return;
+		if (!inode_mark(w->entered, ino)) {
+			w->ctx->stats.errors++;
+			w->ctx->stats.corrupt++;
+			scan_event(w->ctx, "corrupt",
+				   "directory linked twice, entered once",
+				   path, "", NULL);
+			return;
+		}
 		walk_dir(w, ino, path);
 	} else if (LINUX_S_ISREG(inode.i_mode)) {
 		scan_inode(w, ino, &inode, path, NULL);
@@ -275,6 +309,7 @@ static void visit(struct ext_walk *w, ext2_ino_t ino, const char *path)
 static void walk_dir(struct ext_walk *w, ext2_ino_t dir, const char *path)
 {
 	struct ext_list l = { 0 };
+	errcode_t rc;
 	char *sub;
 	size_t i;
 
@@ -282,9 +317,14 @@ static void walk_dir(struct ext_walk *w, ext2_ino_t dir, const char *path)
 		scan_event(w->ctx, "limit", "directory depth", path, "", NULL);
 		return;
 	}
-	w->stack[w->depth++] = dir;
-	if (ext2fs_dir_iterate(w->fs, dir, 0, NULL, list_entry, &l) ||
-	    l.nomem) {
+	w->depth++;
+	l.max = (size_t)w->ctx->limits.max_entries;
+	rc = ext2fs_dir_iterate(w->fs, dir, 0, NULL, list_entry, &l);
+	if (l.over) {
+		/* what was listed is still walked */
+		w->ctx->stats.limit_hits++;
+		scan_event(w->ctx, "limit", "max_entries", path, "", NULL);
+	} else if (rc || l.nomem) {
 		w->ctx->stats.errors++;
 		scan_event(w->ctx, "corrupt", "directory unreadable", path, "",
 			   NULL);
@@ -305,6 +345,7 @@ int scan_ext_image(struct scan_ctx *ctx, const char *img_path)
 {
 	struct ext_walk *w = calloc(1, sizeof(*w));
 	errcode_t rc;
+	int err = 0;
 
 	if (!w)
 		return -ENOMEM;
@@ -319,9 +360,24 @@ int scan_ext_image(struct scan_ctx *ctx, const char *img_path)
 		free(w);
 		return -EINVAL;
 	}
+	rc = ext2fs_allocate_inode_bitmap(w->fs, "linked", &w->linked);
+	if (!rc)
+		rc = ext2fs_allocate_inode_bitmap(w->fs, "entered", &w->entered);
+	if (rc) {
+		px_error("scan", "ext image walk failed", "path=%s err=%s",
+			 px_q(img_path), px_q(error_message(rc)));
+		err = -ENOMEM;
+		goto out_close;
+	}
+	w->started_ns = px_now_ns();
+	inode_mark(w->entered, EXT2_ROOT_INO);
 	walk_dir(w, EXT2_ROOT_INO, "/");
+out_close:
+	if (w->linked)
+		ext2fs_free_inode_bitmap(w->linked);
+	if (w->entered)
+		ext2fs_free_inode_bitmap(w->entered);
 	ext2fs_close_free(&w->fs);
-	free(w->linked);
 	free(w);
-	return 0;
+	return err;
 }
