@@ -5,7 +5,8 @@
  * index.json, blobs/<alg>/<hex>).  Nothing is extracted to disk.
  *
  * Layers are applied top-down: the last layer is read first, and a path
- * it holds (as any type) hides the same path in every lower layer; its
+ * it holds (as any type) hides the same path in every lower layer, and a
+ * non-directory there hides everything a lower layer has below it; its
  * whiteouts (".wh.<name>") hide <name> and ".wh..wh..opq" hides a whole
  * directory's lower contents, both for the layers below only.  A regular
  * file that survives is copied to a memory-backed file and scanned as
@@ -18,7 +19,11 @@
  *
  * The outer docker tar is indexed by our own reader of tar headers (ustar,
  * pax and GNU long names) so each layer is read in place, at its offset,
- * by libarchive (any compression it knows).
+ * by libarchive (any compression it knows).  A compressed outer tar
+ * (`docker save | gzip`) is inflated once into an unnamed scratch file
+ * first, within max_archive_bytes.  The index trusts no header: checksums,
+ * sizes and offsets are checked, and manifest entries of the wrong JSON
+ * type are events, not crashes.
  */
 #include "snapshot.h"
 
@@ -27,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +45,8 @@
 #define IMG_MAX_JSON (16u << 20)
 #define IMG_MAX_LAYERS 512
 #define IMG_CHUNK (256 * 1024)
+/* members of a docker-save tar: a few per layer, IMG_MAX_LAYERS layers */
+#define IMG_MAX_MEMBERS 65536
 
 /* ---- a set of path strings ------------------------------------------- */
 
@@ -57,17 +65,23 @@ static uint64_t hash_str(const char *s, size_t n)
 	return h;
 }
 
-static bool set_has_n(const struct pathset *s, const char *p, size_t n)
+/* The slot holding the first <n> bytes of <p>, or NULL. */
+static const char *set_get_n(const struct pathset *s, const char *p, size_t n)
 {
 	size_t i;
 
 	if (!s->cap)
-		return false;
+		return NULL;
 	for (i = hash_str(p, n) & (s->cap - 1); s->slots[i];
 	     i = (i + 1) & (s->cap - 1))
 		if (strlen(s->slots[i]) == n && !memcmp(s->slots[i], p, n))
-			return true;
-	return false;
+			return s->slots[i];
+	return NULL;
+}
+
+static bool set_has_n(const struct pathset *s, const char *p, size_t n)
+{
+	return set_get_n(s, p, n) != NULL;
 }
 
 /* The slot holding <p>, or NULL. */
@@ -231,24 +245,80 @@ static const char *clean_name(const char *n)
 	}
 }
 
-/* Indexes the members of the outer tar: names and data offsets. */
-static int tar_index(struct img_src *src)
+/* True when the checksum field of tar header <hdr> matches its bytes,
+ * summed unsigned (POSIX) or signed (some old tars), the field itself
+ * counted as spaces. */
+static bool tar_sum_ok(const char *hdr)
+{
+	uint64_t want = tar_octal(hdr + 148, 8);
+	int64_t sum_s = 0;
+	uint64_t sum_u = 0;
+	size_t i;
+
+	if ((unsigned char)hdr[148] & 0x80)
+		return false;
+	for (i = 0; i < 512; i++) {
+		char c = i >= 148 && i < 156 ? ' ' : hdr[i];
+
+		sum_u += (unsigned char)c;
+		sum_s += (signed char)c;
+	}
+	return want == sum_u || (int64_t)want == sum_s;
+}
+
+/*
+ * Indexes the members of the outer tar: names and data offsets.  The
+ * tar is untrusted: a header must carry a valid checksum, its size must
+ * fit in the file, and each header lies past the last one, so the walk
+ * ends whatever the sizes say.  The first bad header ends the index with
+ * a "corrupt" event, keeping what came before it (manifest.json may be
+ * among it); -errno only on allocation or read failure.
+ */
+static int tar_index(struct scan_ctx *ctx, struct img_src *src,
+		     const char *path)
 {
 	char hdr[512], *longname = NULL;
-	uint64_t off = 0, size;
+	uint64_t off = 0, size, next, fsize;
+	const char *bad = NULL;
+	struct stat st;
 	int err = 0;
 
+	if (fstat(src->fd, &st))
+		return -errno;
+	fsize = (uint64_t)st.st_size;
 	while (pread(src->fd, hdr, 512, (off_t)off) == 512 && hdr[0]) {
 		char type = hdr[156], name[260], *ext = NULL;
 
 		size = tar_octal(hdr + 124, 12);
+		if (!tar_sum_ok(hdr)) {
+			bad = "tar header checksum mismatch";
+			break;
+		}
+		if (size > fsize - off - 512) {
+			bad = "tar member larger than the file";
+			break;
+		}
+		/* cannot wrap: size < fsize, both far below 2^63 */
+		next = off + 512 + ((size + 511) & ~511ull);
+		if (next <= off) {
+			bad = "tar member offsets do not increase";
+			break;
+		}
 		if (type == 'x' || type == 'L') {
-			if (size > IMG_MAX_JSON || !(ext = malloc(size + 1)))
-				return -EINVAL;
+			if (size > IMG_MAX_JSON) {
+				bad = "tar extended header too large";
+				break;
+			}
+			ext = malloc(size + 1);
+			if (!ext) {
+				err = -ENOMEM;
+				break;
+			}
 			if (pread(src->fd, ext, size, (off_t)off + 512) !=
 			    (ssize_t)size) {
 				free(ext);
-				return -EIO;
+				err = -EIO;
+				break;
 			}
 			ext[size] = '\0';
 			free(longname);
@@ -256,6 +326,10 @@ static int tar_index(struct img_src *src)
 				   strdup(ext);
 			free(ext);
 		} else if (type == '0' || type == '\0') {
+			if (src->n >= IMG_MAX_MEMBERS) {
+				bad = "too many tar members";
+				break;
+			}
 			if (src->n == src->cap) {
 				struct tar_member *nm = realloc(src->m,
 					(src->cap ? src->cap * 2 : 64) * sizeof(*nm));
@@ -286,9 +360,14 @@ static int tar_index(struct img_src *src)
 			free(longname);
 			longname = NULL;
 		}
-		off += 512 + ((size + 511) & ~511ull);
+		off = next;
 	}
 	free(longname);
+	if (bad) {
+		ctx->stats.errors++;
+		ctx->stats.corrupt++;
+		scan_event(ctx, "corrupt", bad, path, "", "");
+	}
 	return err;
 }
 
@@ -315,8 +394,11 @@ static int src_find(struct img_src *src, const char *name, int *fd,
 	}
 	if (strstr(name, "..") || name[0] == '/')
 		return -EINVAL;
-	*owned = openat(src->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (*owned < 0 || fstat(*owned, &st)) {
+	/* O_NONBLOCK: a fifo planted in blobs/ must not block the open; it
+	 * is then refused as not a regular file */
+	*owned = openat(src->dirfd, name,
+			O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (*owned < 0 || fstat(*owned, &st) || !S_ISREG(st.st_mode)) {
 		if (*owned >= 0)
 			close(*owned);
 		*owned = -1;
@@ -451,6 +533,23 @@ static int note_entry(struct layer_state *ls, struct archive_entry *e,
 	return 0;
 }
 
+/*
+ * True when a parent directory of <p> is, in an upper layer, something
+ * else than a directory (<seen> holds "d" or "f" for each path): that
+ * file or link replaced the whole lower directory, as overlayfs does.
+ */
+static bool under_non_dir(const struct pathset *seen, const char *p)
+{
+	const char *slash, *slot;
+
+	for (slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/')) {
+		slot = set_get_n(seen, p, (size_t)(slash - p));
+		if (slot && slot[strlen(slot) + 1] == 'f')
+			return true;
+	}
+	return false;
+}
+
 /* Handles one entry of a layer.  Returns -ENOMEM only. */
 static int layer_entry(struct layer_state *ls, struct archive *a,
 		       struct archive_entry *e, const char *digest)
@@ -480,9 +579,11 @@ static int layer_entry(struct layer_state *ls, struct archive *a,
 				 base + 4);
 		return set_add(&ls->new_hidden, target);
 	}
-	if (set_covers(&ls->hidden, dir) || set_has_n(&ls->seen, dir, strlen(dir)))
+	if (set_covers(&ls->hidden, dir) || set_has_n(&ls->seen, dir, strlen(dir)) ||
+	    under_non_dir(&ls->seen, dir))
 		return 0;
-	err = set_add(&ls->seen, dir);
+	err = set_add_value(&ls->seen, dir,
+			    archive_entry_filetype(e) == AE_IFDIR ? "d" : "f", 1);
 	if (!err && !ls->second)
 		err = note_entry(ls, e, dir, digest);
 	if (err || archive_entry_filetype(e) != AE_IFREG ||
@@ -681,6 +782,21 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
+/* Item <i> of array <arr> when it is a string, else NULL (json-c would
+ * stringify a number and return NULL for a null). */
+static const char *json_item_str(struct json_object *arr, size_t i)
+{
+	struct json_object *v;
+
+	if (!json_object_is_type(arr, json_type_array) ||
+	    i >= json_object_array_length(arr))
+		return NULL;
+	v = json_object_array_get_idx(arr, i);
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
 static const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -693,19 +809,109 @@ static const char *jstr(struct json_object *o, const char *key)
 
 /* ---- docker save ------------------------------------------------------ */
 
+/* A file for the decompressed outer tar: unnamed in $TMPDIR (or /tmp),
+ * so a large image need not sit in memory; a memfd when that fails. */
+static int scratch_fd(void)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd = open(dir && dir[0] ? dir : "/tmp",
+		      O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		fd = memfd_create("px-scan-image", MFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * `docker save | gzip` (or any compression libarchive knows): the tar is
+ * inflated once into a scratch file, at most max_archive_bytes of it, so
+ * the index can read members in place as in a plain tar.  Returns the
+ * new fd (the caller closes <fd>), 0 when <fd> is not compressed, or
+ * -errno; a bomb past the budget is a "limit" event and -EFBIG.
+ */
+static int uncompress_outer(struct scan_ctx *ctx, int fd, const char *path)
+{
+	unsigned char head[512];
+	struct archive *a;
+	struct archive_entry *e;
+	uint64_t total = 0;
+	const void *buf;
+	size_t len;
+	la_int64_t at;
+	int out, r, err = 0;
+
+	if (pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+	    !memcmp(head + 257, "ustar", 5))
+		return 0;
+	a = archive_read_new();
+	if (!a)
+		return -ENOMEM;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_fd(a, fd, IMG_CHUNK) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK ||
+	    archive_filter_count(a) < 2) {
+		/* not compressed: the plain reader says what is wrong */
+		archive_read_free(a);
+		lseek(fd, 0, SEEK_SET);
+		return 0;
+	}
+	out = scratch_fd();
+	if (out < 0) {
+		archive_read_free(a);
+		return out;
+	}
+	while ((r = archive_read_data_block(a, &buf, &len, &at)) ==
+	       ARCHIVE_OK) {
+		total += len;
+		if (total > ctx->limits.max_archive_bytes) {
+			ctx->stats.budget_hits++;
+			scan_event(ctx, "limit", "max_archive_bytes", path, "",
+				   "");
+			err = -EFBIG;
+			break;
+		}
+		if (pwrite(out, buf, len, (off_t)at) != (ssize_t)len) {
+			err = -errno;
+			break;
+		}
+	}
+	if (!err && r != ARCHIVE_EOF) {
+		ctx->stats.errors++;
+		ctx->stats.corrupt++;
+		scan_event(ctx, "corrupt", archive_error_string(a) ?
+			   archive_error_string(a) : "image decompression failed",
+			   path, "", "");
+		/* what was inflated before the damage is still indexed */
+	}
+	archive_read_free(a);
+	if (err) {
+		close(out);
+		return err;
+	}
+	return out;
+}
+
 int scan_image_docker(struct scan_ctx *ctx, const char *tar_path)
 {
 	struct img_src src = { .fd = -1, .dirfd = -1 };
 	struct json_object *man = NULL, *cfg = NULL, *layers, *diff = NULL;
 	struct json_object *rootfs;
 	char **blobs = NULL, **digests = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, m;
 	int err;
 
 	src.fd = open(tar_path, O_RDONLY | O_CLOEXEC);
 	if (src.fd < 0)
 		return -errno;
-	err = tar_index(&src);
+	err = uncompress_outer(ctx, src.fd, tar_path);
+	if (err < 0)
+		goto out;
+	if (err > 0) {
+		close(src.fd);
+		src.fd = err;
+	}
+	err = tar_index(ctx, &src, tar_path);
 	if (err)
 		goto out;
 	man = src_json(&src, "manifest.json");
@@ -731,27 +937,37 @@ int scan_image_docker(struct scan_ctx *ctx, const char *tar_path)
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		const char *b = json_object_get_string(
-			json_object_array_get_idx(layers, i));
-		const char *d = diff && i < json_object_array_length(diff) ?
-			json_object_get_string(json_object_array_get_idx(diff, i)) :
-			NULL;
+	if (diff && !json_object_is_type(diff, json_type_array))
+		diff = NULL;
+	for (i = 0, m = 0; i < n; i++) {
+		const char *b = json_item_str(layers, i);
+		const char *d = diff ? json_item_str(diff, i) : NULL;
 		char dg[200];
 
+		if (!b) {
+			/* a null or a number cannot name a blob: this layer
+			 * is lost, the others are still read */
+			ctx->stats.errors++;
+			ctx->stats.corrupt++;
+			scan_event(ctx, "corrupt",
+				   "manifest.json layer entry is not a string",
+				   tar_path, "", "");
+			continue;
+		}
 		if (!strncmp(b, "blobs/", 6) && strchr(b + 6, '/'))
 			snprintf(dg, sizeof(dg), "%.*s:%s",
 				 (int)(strchr(b + 6, '/') - (b + 6)), b + 6,
 				 strchr(b + 6, '/') + 1);
 		else
 			snprintf(dg, sizeof(dg), "%s", d ? d : b);
-		blobs[i] = strdup(b);
-		digests[i] = strdup(dg);
-		if (!blobs[i] || !digests[i]) {
+		blobs[m] = strdup(b);
+		digests[m] = strdup(dg);
+		if (!blobs[m] || !digests[m++]) {
 			err = -ENOMEM;
 			goto out;
 		}
 	}
+	n = m;
 	err = apply_layers(ctx, &src, tar_path, blobs, digests, n);
 out:
 	if (err == -EINVAL)
@@ -806,7 +1022,8 @@ static struct json_object *oci_manifest(struct img_src *src,
 			break;
 		}
 	}
-	if (!pick || !jstr(pick, "digest"))
+	if (!pick || !jstr(pick, "digest") || strstr(jstr(pick, "digest"), "..") ||
+	    strchr(jstr(pick, "digest"), '/'))
 		return NULL;
 	blob_path(path, sizeof(path), jstr(pick, "digest"));
 	child = src_json(src, path);
@@ -825,7 +1042,7 @@ int scan_image_oci(struct scan_ctx *ctx, const char *dir)
 	struct img_src src = { .fd = -1, .dirfd = -1 };
 	struct json_object *index = NULL, *man = NULL, *layers;
 	char **blobs = NULL, **digests = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, m;
 	int err = -EINVAL;
 
 	src.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -844,19 +1061,28 @@ int scan_image_oci(struct scan_ctx *ctx, const char *dir)
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0, m = 0; i < n; i++) {
 		const char *d = jstr(json_object_array_get_idx(layers, i),
 				     "digest");
 		char path[512];
 
-		blob_path(path, sizeof(path), d ? d : "");
-		blobs[i] = strdup(path);
-		digests[i] = strdup(d ? d : "");
-		if (!blobs[i] || !digests[i]) {
+		if (!d || !d[0] || strstr(d, "..") || strchr(d, '/')) {
+			ctx->stats.errors++;
+			ctx->stats.corrupt++;
+			scan_event(ctx, "corrupt",
+				   "manifest layer without a usable digest",
+				   dir, "", "");
+			continue;
+		}
+		blob_path(path, sizeof(path), d);
+		blobs[m] = strdup(path);
+		digests[m] = strdup(d);
+		if (!blobs[m] || !digests[m++]) {
 			err = -ENOMEM;
 			goto out;
 		}
 	}
+	n = m;
 	err = apply_layers(ctx, &src, dir, blobs, digests, n);
 out:
 	if (err == -EINVAL)
