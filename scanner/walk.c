@@ -167,8 +167,56 @@ static int dir_lookup(void *arg, const char *rel, char *target, size_t len)
 	return SCAN_LINK_LINK;
 }
 
+/*
+ * Opens entry <name> of <dfd> for reading only when it is a regular file,
+ * -EINVAL (nothing opened) otherwise.  The open of a device can act on it
+ * (a tape rewinds, a watchdog arms) and a fifo's has its writer go on, so
+ * the entry is first opened with O_PATH, which touches neither, checked
+ * with fstat, and only then reopened through /proc/self/fd.  Without
+ * /proc the check is fstatat before a non-blocking open and fstat after.
+ */
+static int open_regular_at(int dfd, const char *name)
+{
+	const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+			  O_NONBLOCK;
+	struct stat st, again;
+	char proc[64];
+	int pfd, fd;
+
+	pfd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st) < 0) {
+		fd = -errno;
+		close(pfd);
+		return fd;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(pfd);
+		return -EINVAL;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, flags & ~O_NOFOLLOW);
+	close(pfd);
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOENT)
+		return -errno;
+	fd = openat(dfd, name, flags);
+	if (fd < 0)
+		return -errno;
+	/* the entry may have been swapped between the two calls */
+	if (fstat(fd, &again) < 0 || !S_ISREG(again.st_mode) ||
+	    again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
 /* Opens root-relative <rel> (no links in it) below <rootfd> one component
- * at a time, refusing any symlink; an fd or -errno. */
+ * at a time, refusing any symlink, and the last one only when it is a
+ * regular file; an fd or -errno. */
 static int open_beneath(int rootfd, const char *rel)
 {
 	char comp[256];
@@ -187,10 +235,14 @@ static int open_beneath(int rootfd, const char *rel)
 		p += c;
 		while (*p == '/')
 			p++;
-		fd = openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-			    O_NOCTTY | O_NONBLOCK | (*p ? O_DIRECTORY : 0));
-		if (fd < 0)
-			fd = -errno;
+		if (*p) {
+			fd = openat(dfd, comp, O_RDONLY | O_NOFOLLOW |
+				    O_CLOEXEC | O_DIRECTORY);
+			if (fd < 0)
+				fd = -errno;
+		} else {
+			fd = open_regular_at(dfd, comp);
+		}
 		if (dfd != rootfd)
 			close(dfd);
 		if (fd < 0 || !*p)
@@ -278,7 +330,8 @@ static mode_t entry_type(struct walk *w, int dfd, const char *name,
 /*
  * Opens entry <name> of <dfd> and scans it.  The type is checked again on
  * the open descriptor, since the snapshot may change under us; O_NOFOLLOW
- * refuses a symlink swapped in meanwhile and O_NONBLOCK a fifo.
+ * refuses a symlink swapped in meanwhile and open_regular_at() a device
+ * or fifo.
  */
 static void visit(struct walk *w, int dfd, const char *name,
 		  unsigned char d_type, int depth)
@@ -294,11 +347,18 @@ static void visit(struct walk *w, int dfd, const char *name,
 	}
 	if (type != S_IFDIR && type != S_IFREG)
 		return;
-	fd = openat(dfd, name, flags | (type == S_IFDIR ? O_DIRECTORY : 0));
+	if (type == S_IFDIR) {
+		fd = openat(dfd, name, flags | O_DIRECTORY);
+		if (fd < 0)
+			fd = -errno;
+	} else {
+		fd = open_regular_at(dfd, name);
+	}
 	if (fd < 0) {
-		if (errno != ELOOP)
+		/* ELOOP: now a symlink; EINVAL: no longer a regular file */
+		if (fd != -ELOOP && fd != -EINVAL)
 			walk_error(w, type == S_IFDIR ? "directory unreadable" :
-				   "file unreadable", errno);
+				   "file unreadable", -fd);
 		return;
 	}
 	if (fstat(fd, &st) < 0) {

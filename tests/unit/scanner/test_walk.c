@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,6 +93,59 @@ START_TEST(absent_link_targets_fifos_and_sockets_are_skipped_silently)
 	close(sock);
 	remove_tree(dir);
 	remove_tree(outside);
+}
+END_TEST
+
+/*
+ * Symlinks to a fifo and to a character device (a /dev/null twin made
+ * with mknod) are never opened: a writer blocked on the fifo would be
+ * released by any reader's open, so it must still be waiting after the
+ * scan.  The scan itself must not block (Check's timeout fails a hang).
+ */
+START_TEST(links_to_fifos_and_devices_are_never_opened)
+{
+	char dir[64], path[256], cmd[1024];
+	struct scan_ctx ctx;
+	struct keeper k;
+	int fd;
+
+	temp_dir(dir);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/null", dir);
+	ck_assert_int_eq(mknod(path, S_IFCHR | 0600, makedev(1, 3)), 0);
+	snprintf(path, sizeof(path), "%s/to-fifo", dir);
+	ck_assert_int_eq(symlink("fifo", path), 0);
+	snprintf(path, sizeof(path), "%s/to-null.jar", dir);
+	ck_assert_int_eq(symlink("null", path), 0);
+	put_core(strcat(strcpy(path, dir), "/core.jar"));
+	/* the writer's open returns only once some reader opens the fifo */
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 30 sh -c 'echo x > \"%s/fifo\" && touch \"%s/opened\"' >/dev/null 2>&1 &",
+		 dir, dir);
+	ck_assert_int_eq(run_status(cmd), 0);
+	usleep(200 * 1000);
+
+	keeper_ctx(&ctx, &k);
+	ck_assert_int_eq(scan_walk_root(&ctx, dir), 0);
+	ck_assert_ptr_nonnull(keeper_find(&k, CORE));
+	ck_assert_uint_eq(ctx.stats.errors, 0);
+	usleep(300 * 1000);
+	snprintf(path, sizeof(path), "%s/opened", dir);
+	ck_assert_msg(access(path, F_OK) != 0,
+		      "the scan opened the fifo behind a symlink");
+
+	/* release the writer: our own open is the one it waited for */
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	fd = open(path, O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(fd, 0);
+	snprintf(path, sizeof(path), "%s/opened", dir);
+	for (int i = 0; i < 100 && access(path, F_OK) != 0; i++)
+		usleep(50 * 1000);
+	close(fd);
+	ck_assert_msg(access(path, F_OK) == 0,
+		      "the writer never saw a reader: the test proves nothing");
+	remove_tree(dir);
 }
 END_TEST
 
@@ -365,6 +419,7 @@ static Suite *walk_suite(void)
 	tcase_add_test(tc,
 		       links_inside_the_root_are_followed_once_under_their_own_path);
 	tcase_add_test(tc, escaping_and_looping_links_are_events_and_never_read);
+	tcase_add_test(tc, links_to_fifos_and_devices_are_never_opened);
 	tcase_add_test(tc, a_single_file_can_be_the_root);
 	tcase_add_test(tc, a_missing_root_is_an_error_for_the_caller);
 	tcase_add_test(tc, a_plain_file_without_archive_name_or_magic_is_ignored);
