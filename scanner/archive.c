@@ -95,6 +95,12 @@ struct arc_run {
 	uint64_t inflated;   /* bytes inflated so far, all levels */
 	uint64_t entries;    /* entries seen so far, all levels */
 	bool spent;          /* a per-file limit reached: stop reading */
+	/* the entry being read: what its header declares (-1: nothing),
+	 * the compressed bytes libarchive had consumed at its start, and
+	 * the bytes inflated from it so far, for checks while it inflates */
+	int64_t entry_declared;
+	int64_t entry_in0;
+	uint64_t entry_out;
 	/* digests of the nested archives being read, outermost first */
 	uint8_t chain[MAX_NESTED_CHAIN][32];
 	size_t chain_len;
@@ -480,12 +486,52 @@ static char *join_inner(const char *parent, const char *name)
 	return s;
 }
 
+/* Notes entry <e> of <a> as the one read_rest() reads next. */
+static void entry_begin(struct arc_run *run, struct archive *a,
+			struct archive_entry *e)
+{
+	run->entry_declared = archive_entry_size_is_set(e) ?
+			      archive_entry_size(e) : -1;
+	run->entry_in0 = archive_filter_bytes(a, -1);
+	run->entry_out = 0;
+}
+
+/*
+ * Checks the entry being inflated against what it may be, as bytes come
+ * out: never more than its header declared (a header that lies about the
+ * size is a bomb's), and never more than max_ratio bytes per compressed
+ * byte consumed so far (the central directory's sizes, checked before
+ * reading, can lie too).  0, -EOVERFLOW or -EDOM (<err> says why).
+ */
+static int inflate_check(struct arc_run *run, struct archive *a, char *err,
+			 size_t errlen)
+{
+	int64_t in = archive_filter_bytes(a, -1) - run->entry_in0;
+	uint64_t ratio;
+
+	if (run->entry_declared >= 0 &&
+	    run->entry_out > (uint64_t)run->entry_declared) {
+		snprintf(err, errlen, "declared %" PRId64 " bytes, inflated %" PRIu64,
+			 run->entry_declared, run->entry_out);
+		return -EOVERFLOW;
+	}
+	if (run->entry_out <= RATIO_MIN_BYTES || !run->ctx->limits.max_ratio)
+		return 0;
+	ratio = run->entry_out / (uint64_t)(in > 0 ? in : 1);
+	if (ratio <= run->ctx->limits.max_ratio)
+		return 0;
+	snprintf(err, errlen, "ratio %" PRIu64 " > max_ratio %u", ratio,
+		 run->ctx->limits.max_ratio);
+	return -EDOM;
+}
+
 /*
  * Appends the rest of the current entry to <*buf> (holding <*len> bytes
  * already), up to <cap> bytes in all.  Every byte counts towards the file's
  * budget.  Returns 0, -EFBIG when the entry is larger than <cap>,
- * -ECANCELED when the file's budget is spent, -ENOMEM, or -EIO with
- * libarchive's message in <err>.
+ * -ECANCELED when the file's budget is spent, -EOVERFLOW or -EDOM when it
+ * inflates past its declared size or max_ratio (inflate_check(), <err>
+ * says), -ENOMEM, or -EIO with libarchive's message in <err>.
  */
 static int read_rest(struct arc_run *run, struct archive *a, uint8_t **buf,
 		     size_t *len, size_t cap, char *err, size_t errlen)
@@ -493,6 +539,7 @@ static int read_rest(struct arc_run *run, struct archive *a, uint8_t **buf,
 	size_t size = *len + READ_CHUNK;
 	uint8_t *nb;
 	la_ssize_t n;
+	int ret;
 
 	for (;;) {
 		if (size > cap + 1)
@@ -510,7 +557,11 @@ static int read_rest(struct arc_run *run, struct archive *a, uint8_t **buf,
 			return 0;
 		*len += (size_t)n;
 		run->inflated += (uint64_t)n;
+		run->entry_out += (uint64_t)n;
 		run->ctx->stats.inflated += (uint64_t)n;
+		ret = inflate_check(run, a, err, errlen);
+		if (ret)
+			return ret;
 		if (run->inflated > run->ctx->limits.max_archive_bytes) {
 			run->spent = true;
 			return -ECANCELED;
@@ -535,8 +586,18 @@ static void read_failed(struct arc_run *run, const char *inner, int err,
 		st->budget_hits++;
 		report(run, inner, "file over byte budget, rest skipped",
 		       "max_archive_bytes");
+	} else if (err == -EOVERFLOW) {
+		st->limit_hits++;
+		report_kind(run, "bomb", inner,
+			    "entry inflates past its declared size, skipped", msg);
+	} else if (err == -EDOM) {
+		st->limit_hits++;
+		report(run, inner, "entry compression ratio too high, skipped",
+		       msg);
 	} else if (err == -EIO) {
-		report(run, inner, "entry unreadable", msg);
+		/* damaged data, not a limit: a corrupt event */
+		st->corrupt++;
+		report_kind(run, "corrupt", inner, "entry unreadable", msg);
 	} else {
 		report(run, inner, "entry skipped", strerror(-err));
 	}
@@ -896,6 +957,7 @@ static int entry(struct arc_run *run, struct scan_level *lvl,
 		name = archive_entry_pathname_utf8(e);
 	if (!name || !name[0])
 		return 0;
+	entry_begin(run, a, e);
 	if (log4j_wants(name, &want_data)) {
 		if (want_data)
 			return identify(run, lvl, a, name, IDENT_LOG4J);
