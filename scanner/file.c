@@ -31,6 +31,14 @@ void scan_event(struct scan_ctx *ctx, const char *kind, const char *what,
 		ctx->events.emit(ctx->events.arg, &ev);
 }
 
+uint64_t scan_file_deadline(const struct scan_ctx *ctx,
+			    const struct scan_file *file)
+{
+	if (!ctx->limits.max_file_ms || !file->started_ns)
+		return 0;
+	return file->started_ns + (uint64_t)ctx->limits.max_file_ms * 1000000ull;
+}
+
 void scan_progress(struct scan_ctx *ctx)
 {
 	uint64_t now;

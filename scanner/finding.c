@@ -10,9 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "host.h"
 #include "log.h"
 #include "osvmatch.h"
+
+#define HASH_CHUNK (1u << 20)
 
 static const char *const severity_names[] = {
 	[SCAN_SEV_NONE] = "none",
@@ -73,8 +77,43 @@ void scan_finding_settle(struct scan_finding *f)
 			f->severity = f->cves[i].severity;
 }
 
+/* The sha256 hex of <fd> in <hex>; -ETIMEDOUT when <deadline>
+ * (px_now_ns(), 0: none) passes first. */
+static int digest_until(int fd, uint64_t deadline,
+			char hex[PX_SHA256_HEX_LEN + 1])
+{
+	struct px_sha256 *h = px_sha256_new();
+	uint8_t *buf = malloc(HASH_CHUNK), d[PX_SHA256_LEN];
+	uint64_t off = 0;
+	ssize_t n;
+	int err = 0;
+
+	if (!h || !buf) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	while ((n = pread(fd, buf, HASH_CHUNK, (off_t)off)) > 0) {
+		px_sha256_update(h, buf, (size_t)n);
+		off += (uint64_t)n;
+		if (deadline && px_now_ns() > deadline) {
+			err = -ETIMEDOUT;
+			goto out_free;
+		}
+	}
+	if (n < 0) {
+		err = -errno;
+		goto out_free;
+	}
+	px_sha256_final(h, d);
+	px_sha256_hex(d, hex);
+out_free:
+	px_sha256_free(h);
+	free(buf);
+	return err;
+}
+
 /* Digests the outermost file once; on failure the digest stays empty and
- * the error is counted once. */
+ * the error is counted once (a file past max_file_ms is an event). */
 static void hash_file(struct scan_ctx *ctx, struct scan_file *file)
 {
 	int err;
@@ -82,9 +121,17 @@ static void hash_file(struct scan_ctx *ctx, struct scan_file *file)
 	if (file->hashed)
 		return;
 	file->hashed = true;
-	err = px_sha256_fd(file->fd, 0, file->sha256, NULL);
+	err = digest_until(file->fd, scan_file_deadline(ctx, file),
+			   file->sha256);
 	if (!err)
 		return;
+	if (err == -ETIMEDOUT) {
+		file->sha256[0] = '\0';
+		ctx->stats.limit_hits++;
+		scan_event(ctx, "limit", "max_file_ms", file->path, "sha256",
+			   file->layer_digest);
+		return;
+	}
 	file->sha256[0] = '\0';
 	ctx->stats.errors++;
 	px_warn("scan", "file digest failed", "path=%s err=%s",

@@ -250,6 +250,11 @@ struct scan_file {
  */
 void scan_file_run(struct scan_ctx *ctx, struct scan_file *file);
 
+/* When <file> runs out of its max_file_ms (px_now_ns() clock), 0 for
+ * never.  Every loop over a file's bytes checks it. */
+uint64_t scan_file_deadline(const struct scan_ctx *ctx,
+			    const struct scan_file *file);
+
 /* Reports a non-finding event: logged, counted, passed to the event sink. */
 void scan_event(struct scan_ctx *ctx, const char *kind, const char *what,
 		const char *path, const char *inner, const char *layer);

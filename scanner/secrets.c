@@ -37,6 +37,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "host.h"
 #include "log.h"
 
 #define SECRETS_WINDOW (64u << 20)
@@ -516,7 +517,7 @@ static void keyed_hash(const struct scan_secrets *s, const char *v, size_t n,
  * [kW, (k+1)W): a value of at most OVERLAP bytes is seen whole, once.
  */
 static int scan_windows(struct scan_secrets *s, const uint8_t *data,
-			uint64_t size, struct match_set *ms)
+			uint64_t size, uint64_t deadline, struct match_set *ms)
 {
 	uint64_t k, start, end;
 
@@ -533,6 +534,8 @@ static int scan_windows(struct scan_secrets *s, const uint8_t *data,
 			return -EIO;
 		if (ms->full)
 			break;
+		if (deadline && px_now_ns() > deadline)
+			return -ETIMEDOUT;
 	}
 	return 0;
 }
@@ -644,6 +647,13 @@ int scan_secrets_buf(struct scan_secrets *s, const uint8_t *data,
 		     size_t len, unsigned int checks, secret_hit_cb cb,
 		     void *arg)
 {
+	return scan_secrets_buf_until(s, data, len, checks, 0, cb, arg);
+}
+
+int scan_secrets_buf_until(struct scan_secrets *s, const uint8_t *data,
+			   size_t len, unsigned int checks, uint64_t deadline,
+			   secret_hit_cb cb, void *arg)
+{
 	struct match_set ms = { 0 };
 	uint64_t line = 1, line_pos = 0, last_from = UINT64_MAX;
 	unsigned int last_id = UINT32_MAX;
@@ -653,7 +663,7 @@ int scan_secrets_buf(struct scan_secrets *s, const uint8_t *data,
 
 	if (!len)
 		return 0;
-	err = scan_windows(s, data, len, &ms);
+	err = scan_windows(s, data, len, deadline, &ms);
 	if (err) {
 		free(ms.v);
 		return err;
@@ -742,12 +752,14 @@ void secrets_scan_level(struct scan_level *lvl, const uint8_t *data,
 	struct scan_ctx *ctx = lvl->ctx;
 	int n;
 
-	n = scan_secrets_buf(ctx->secrets, data, len, ctx->checks, emit_hit,
-			     &se);
-	if (n == -E2BIG) {
+	n = scan_secrets_buf_until(ctx->secrets, data, len, ctx->checks,
+				   scan_file_deadline(ctx, lvl->file),
+				   emit_hit, &se);
+	if (n == -E2BIG || n == -ETIMEDOUT) {
 		ctx->stats.limit_hits++;
-		scan_event(ctx, "limit", "secret matches per file",
-			   lvl->file->path, lvl->inner, lvl->file->layer_digest);
+		scan_event(ctx, "limit", n == -E2BIG ? "secret matches per file" :
+			   "max_file_ms", lvl->file->path, lvl->inner,
+			   lvl->file->layer_digest);
 	}
 }
 
@@ -767,13 +779,13 @@ void secrets_scan_file(struct scan_ctx *ctx, struct scan_file *file)
 		return;
 	}
 	madvise(map, file->size, MADV_SEQUENTIAL);
-	n = scan_secrets_buf(ctx->secrets, map, file->size, ctx->checks,
-			     emit_hit, &se);
+	n = scan_secrets_buf_until(ctx->secrets, map, file->size, ctx->checks,
+				   scan_file_deadline(ctx, file), emit_hit, &se);
 	munmap(map, file->size);
-	if (n == -E2BIG) {
+	if (n == -E2BIG || n == -ETIMEDOUT) {
 		ctx->stats.limit_hits++;
-		scan_event(ctx, "limit", "secret matches per file", file->path, "",
-			   file->layer_digest);
+		scan_event(ctx, "limit", n == -E2BIG ? "secret matches per file" :
+			   "max_file_ms", file->path, "", file->layer_digest);
 	} else if (n < 0) {
 		ctx->stats.errors++;
 		px_warn("scan", "secret scan failed", "path=%s err=%s",

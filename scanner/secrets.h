@@ -42,6 +42,11 @@ typedef void (*secret_hit_cb)(void *arg, const struct secret_hit *h);
 
 /* Scans <data>; returns the number of hits reported, -errno on failure.
  * <checks> selects SCAN_CHECK_SECRETS and/or SCAN_CHECK_PII. */
+/* scan_secrets_buf() that gives up with -ETIMEDOUT once <deadline>
+ * (px_now_ns(), 0: none) has passed, checked between windows. */
+int scan_secrets_buf_until(struct scan_secrets *s, const uint8_t *data,
+			   size_t len, unsigned int checks, uint64_t deadline,
+			   secret_hit_cb cb, void *arg);
 int scan_secrets_buf(struct scan_secrets *s, const uint8_t *data,
 		     size_t len, unsigned int checks, secret_hit_cb cb,
 		     void *arg);

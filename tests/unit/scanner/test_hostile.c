@@ -315,6 +315,126 @@ START_TEST(an_archive_holding_a_copy_of_an_ancestor_is_not_descended)
 }
 END_TEST
 
+/* Builds make_lying_zips.py's zips into a fresh directory <dir>. */
+static void lying_zips(char *dir)
+{
+	const char *script = getenv("PX_MAKE_LYING_ZIPS");
+	char cmd[512];
+
+	ck_assert_msg(script && script[0],
+		      "PX_MAKE_LYING_ZIPS is not set; run through meson test");
+	temp_dir(dir);
+	snprintf(cmd, sizeof(cmd), "python3 '%s' '%s'", script, dir);
+	ck_assert_msg(run_status(cmd) == 0, "%s failed", script);
+}
+
+/* Scans <rel> of <dir> alone, events in <ev>. */
+static void scan_one(const char *dir, const char *rel, unsigned int ratio,
+		     struct scan_ctx *ctx, struct lines *l, struct evlog *ev)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	lines_ctx(ctx, l);
+	memset(ev, 0, sizeof(*ev));
+	ctx->events = (struct scan_event_sink){ ev_keep, ev };
+	if (ratio)
+		ctx->limits.max_ratio = ratio;
+	ck_assert_int_eq(scan_walk_root(ctx, path), 0);
+}
+
+/*
+ * Headers that lie: 32 MiB of zeros declared as 1000 bytes stop as soon
+ * as the inflated bytes pass the declared size; declared with a ratio of
+ * 1 on paper, they stop once the bytes actually consumed show the ratio.
+ * Either way far less than the entry is inflated.
+ */
+START_TEST(entries_that_lie_about_their_size_stop_while_inflating)
+{
+	struct scan_ctx ctx;
+	struct lines l;
+	struct evlog ev;
+	char dir[64];
+
+	lying_zips(dir);
+	scan_one(dir, "lie-size.jar", 0, &ctx, &l, &ev);
+	ck_assert_int_eq(ev.n, 1);
+	ck_assert_msg(strstr(ev.text, "bomb|entry inflates past its declared size, skipped: declared 1000 bytes") != NULL,
+		      "events:\n%s", ev.text);
+	ck_assert_ptr_nonnull(strstr(ev.text, "|lib/zeros.jar\n"));
+	ck_assert_uint_lt(ctx.stats.inflated, 1u << 20);
+	ck_assert_uint_eq(ctx.stats.limit_hits, 1);
+	lines_free(&l);
+
+	scan_one(dir, "lie-csize.jar", 200, &ctx, &l, &ev);
+	ck_assert_int_eq(ev.n, 1);
+	ck_assert_msg(strstr(ev.text, "limit|entry compression ratio too high, skipped: ratio") != NULL,
+		      "events:\n%s", ev.text);
+	ck_assert_ptr_nonnull(strstr(ev.text, "> max_ratio 200|lib/zeros.jar\n"));
+	ck_assert_uint_lt(ctx.stats.inflated, 4u << 20);
+	lines_free(&l);
+	remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_damaged_entry_is_a_corrupt_event_not_a_limit)
+{
+	struct scan_ctx ctx;
+	struct lines l;
+	struct evlog ev;
+	char dir[64];
+
+	lying_zips(dir);
+	scan_one(dir, "corrupt.jar", 0, &ctx, &l, &ev);
+	ck_assert_int_eq(ev.n, 1);
+	ck_assert_msg(strncmp(ev.text, "corrupt|entry unreadable: ", 26) == 0,
+		      "events:\n%s", ev.text);
+	ck_assert_ptr_nonnull(strstr(ev.text, "|META-INF/MANIFEST.MF\n"));
+	ck_assert_uint_eq(ctx.stats.corrupt, 1);
+	ck_assert_uint_eq(ctx.stats.limit_hits, 0);
+	lines_free(&l);
+	remove_tree(dir);
+}
+END_TEST
+
+/*
+ * max_file_ms holds in every loop over a file's bytes, not only between
+ * archive entries: a 256 MiB file (sparse, so cheap to make) hashed for
+ * malware signatures and scanned for secrets with 1 ms to spare gets a
+ * limit event from each loop instead of running to its end.
+ */
+START_TEST(the_time_limit_holds_while_hashing_and_scanning_for_secrets)
+{
+	char dir[64], path[128], out[128], err[128], args[1024];
+	const uint64_t size = 256ull << 20;
+
+	temp_dir(dir);
+	snprintf(path, sizeof(path), "%s/big.log", dir);
+	spit(path, "", 0);
+	ck_assert_int_eq(truncate(path, (off_t)size), 0);
+	put_text(dir, "sigs/x.hdb",
+		 "0123456789abcdef0123456789abcdef:268435456:Test.Big\n");
+	put_text(dir, "key", "a fixed key of sixteen bytes or more");
+	snprintf(out, sizeof(out), "%s.out", dir);
+	snprintf(err, sizeof(err), "%s.err", dir);
+	snprintf(args, sizeof(args),
+		 "--format jsonl --checks malware,secrets --malware-sigs '%s/sigs/x.hdb' --secret-key-file '%s/key' --max-file-ms 1 '%s'",
+		 dir, dir, path);
+	ck_assert_int_eq(scan_bin(args, out, err), 0);
+	ck_assert_msg(file_has(out, "\"event\":\"limit\",\"what\":\"max_file_ms\",\"path\":\"") &&
+		      file_has(out, "\"inner\":\"malware hashes\""),
+		      "no time limit event from the malware hashes");
+	/* the secrets pass: the same limit on the file itself */
+	snprintf(args, sizeof(args),
+		 "\"what\":\"max_file_ms\",\"path\":\"%s\",\"inner\":\"\"", path);
+	ck_assert_msg(file_has(out, args), "no time limit event from the secrets scan");
+	ck_assert(file_has(err, "what=\"max_file_ms\""));
+	unlink(out);
+	unlink(err);
+	remove_tree(dir);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
 	Suite *s = suite_create("scanner-hostile");
@@ -328,6 +448,10 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, limit_events_appear_in_jsonl_and_sarif_output);
 	tcase_add_test(tc,
 		       an_archive_holding_a_copy_of_an_ancestor_is_not_descended);
+	tcase_add_test(tc, entries_that_lie_about_their_size_stop_while_inflating);
+	tcase_add_test(tc, a_damaged_entry_is_a_corrupt_event_not_a_limit);
+	tcase_add_test(tc,
+		       the_time_limit_holds_while_hashing_and_scanning_for_secrets);
 	suite_add_tcase(s, tc);
 	return s;
 }
