@@ -35,6 +35,8 @@
 
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
+/* the scan could not deliver its result: output or collector failed */
+#define EXIT_ERROR 2
 
 static const struct px_config_key config_keys[] = {
 	{ "scanner.format", "", "output: empty for batches to the collector; jsonl, sarif (2.1.0) or cyclonedx (1.5 JSON) on stdout" },
@@ -160,8 +162,9 @@ static void usage(FILE *out, const struct px_config *cfg)
 		"Configuration keys (flags override them):\n");
 	px_config_print_keys(cfg, out);
 	fprintf(out,
-		"\nExit status: 0 ok, 1 findings at or above --fail-on or batches not\n"
-		"acknowledged, 2 usage error or unreadable scan root.\n"
+		"\nExit status: 0 nothing at or above --fail-on, 1 findings at or above\n"
+		"it, 2 error: usage, an unreadable scan root, output that could not be\n"
+		"written, or batches the collector did not acknowledge.\n"
 		"\nLimits: every limit hit (depth, bytes, ratio, entries, time, zip bombs,\n"
 		"recursive archives) is an event in the output (jsonl \"type\":\"event\",\n"
 		"SARIF notifications) and a log line; with the collector it rides on the\n"
@@ -687,10 +690,17 @@ static int run(const struct opts *o, char **roots, int n_roots)
 	for (i = 0; i < n_roots; i++)
 		if (scan_one(&ctx, u, o, roots[i]))
 			status = EXIT_USAGE;
-	if (doc && scan_doc_end(doc) && !status)
-		status = 1;
-	if (u && uplink_finish(u, o) && !status)
-		status = 1;
+	/* a result that did not reach its reader is an error, never the
+	 * "findings" status a CI gate would read as a verdict */
+	if (doc && scan_doc_end(doc))
+		status = EXIT_ERROR;
+	if (!u && (fflush(stdout) || ferror(stdout))) {
+		px_error("scan", "output write failed", "err=%s",
+			 px_q(strerror(errno ? errno : EIO)));
+		status = EXIT_ERROR;
+	}
+	if (u && uplink_finish(u, o))
+		status = EXIT_ERROR;
 	free(u);
 	engines_free(&en);
 	if (!status && o->fail_on != SCAN_SEV_NONE && ctx.worst >= o->fail_on) {

@@ -194,7 +194,27 @@ static int unused_port(void)
 	return port;
 }
 
-START_TEST(an_absent_collector_is_named_and_exits_one)
+/* stdout on /dev/full: every write fails, and the status says error
+ * (2), never "findings" (1) nor success, in each output format. */
+START_TEST(output_that_cannot_be_written_exits_two)
+{
+	static const char *const fmts[] = { "jsonl", "sarif", "cyclonedx" };
+	const char *bin = getenv("PX_SCAN_BIN");
+	char cmd[4096];
+	size_t i;
+
+	ck_assert_msg(bin && bin[0], "PX_SCAN_BIN is not set");
+	for (i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "'%s' --format %s --fail-on critical '%s/true-hits/log4j-core-2.14.1.jar' >/dev/full 2>/dev/null",
+			 bin, fmts[i], fixture_samples());
+		ck_assert_msg(run_status(cmd) == 2, "--format %s: exit %d",
+			      fmts[i], run_status(cmd));
+	}
+}
+END_TEST
+
+START_TEST(an_absent_collector_is_named_and_exits_two)
 {
 	char dir[64], out[128], err[128], args[4096], want[128];
 	int port = unused_port();
@@ -205,7 +225,8 @@ START_TEST(an_absent_collector_is_named_and_exits_one)
 	snprintf(args, sizeof(args),
 		 "--collector 127.0.0.1:%d --flush-timeout 2 --host-id snap-1 '%s/true-hits/log4j-core-2.14.1.jar'",
 		 port, fixture_samples());
-	ck_assert_int_eq(scan_run(args, out, err), 1);
+	/* an error, not the findings status: the result was not delivered */
+	ck_assert_int_eq(scan_run(args, out, err), 2);
 	snprintf(want, sizeof(want),
 		 "collector at 127.0.0.1:%d did not acknowledge 1 batches",
 		 port);
@@ -225,7 +246,8 @@ static Suite *cli_suite(void)
 		       fail_on_sets_exit_status_one_only_at_or_above_the_threshold);
 	tcase_add_test(tc, usage_errors_and_unreadable_roots_exit_two);
 	tcase_add_test(tc, odd_bytes_in_paths_still_give_valid_json_lines);
-	tcase_add_test(tc, an_absent_collector_is_named_and_exits_one);
+	tcase_add_test(tc, an_absent_collector_is_named_and_exits_two);
+	tcase_add_test(tc, output_that_cannot_be_written_exits_two);
 	tcase_add_test(tc, snapshot_root_reports_paths_as_the_host_sees_them);
 	suite_add_tcase(s, tc);
 	return s;
