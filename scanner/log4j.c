@@ -374,6 +374,11 @@ static void report_copy(struct scan_level *lvl, const struct log4j_copy *c,
 	bool mf_ok = v1 ? mf_is_v1(&lvl->maven->mf) :
 			  mf_is_core(&lvl->maven->mf);
 
+	/* the manifest describes this log4j: maven_report() must not
+	 * report it a second time */
+	if (mf_ok)
+		lvl->maven->mf.claimed = true;
+
 	copy_version(lvl, group, artifact, mf_ok, alone, c->root,
 		     v1 ? "org/apache/log4j/" : "org/apache/logging/log4j/",
 		     &version, &source);

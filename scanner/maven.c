@@ -277,6 +277,52 @@ static void report_pom(struct scan_level *lvl, const struct maven_pom *p)
 	scan_emit(lvl, &f);
 }
 
+/*
+ * A level without any pom.properties is named by its manifest, when that
+ * gives a name and a version: Bundle-SymbolicName with Bundle-Version (or
+ * Implementation-Version), else Implementation-Title with
+ * Implementation-Version.  No groupId is known, so the purl is a generic
+ * one and the evidence says where each part came from.
+ */
+static void report_manifest(struct scan_level *lvl,
+			    const struct maven_manifest *mf)
+{
+	struct scan_finding f = { 0 };
+	char purl[600], evidence[SCAN_EVIDENCE_LEN];
+	const char *name, *version, *name_key, *version_key;
+	size_t off;
+
+	if (mf->bsn[0] && (mf->bundle_version[0] || mf->version[0])) {
+		name = mf->bsn;
+		name_key = "Bundle-SymbolicName";
+		version = mf->bundle_version[0] ? mf->bundle_version : mf->version;
+		version_key = mf->bundle_version[0] ? "Bundle-Version" :
+			      "Implementation-Version";
+	} else if (mf->title[0] && mf->version[0]) {
+		name = mf->title;
+		name_key = "Implementation-Title";
+		version = mf->version;
+		version_key = "Implementation-Version";
+	} else {
+		return;
+	}
+	off = (size_t)snprintf(purl, sizeof(purl), "pkg:generic/");
+	purl_part(purl, sizeof(purl), &off, name);
+	if (off + 1 < sizeof(purl))
+		purl[off++] = '@';
+	purl_part(purl, sizeof(purl), &off, version);
+	snprintf(evidence, sizeof(evidence),
+		 "META-INF/MANIFEST.MF %s and %s (no pom.properties)", name_key,
+		 version_key);
+	f.type = SCAN_FINDING_PACKAGE;
+	f.ecosystem = "maven";
+	f.name = name;
+	f.version = version;
+	f.purl = purl;
+	f.evidence = evidence;
+	scan_emit(lvl, &f);
+}
+
 void maven_report(struct scan_level *lvl)
 {
 	struct maven_set *s = lvl->maven;
@@ -285,4 +331,6 @@ void maven_report(struct scan_level *lvl)
 	for (i = 0; i < s->n; i++)
 		if (!s->poms[i].claimed)
 			report_pom(lvl, &s->poms[i]);
+	if (!s->n && !s->mf.claimed)
+		report_manifest(lvl, &s->mf);
 }

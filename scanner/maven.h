@@ -30,6 +30,7 @@ struct maven_manifest {
 	char version[64];       /* Implementation-Version */
 	char bsn[128];          /* Bundle-SymbolicName, without directives */
 	char bundle_version[64];
+	bool claimed;           /* an identifier reported what it names */
 };
 
 struct maven_set {

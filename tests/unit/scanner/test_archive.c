@@ -499,6 +499,79 @@ START_TEST(a_stored_entry_whose_local_header_disagrees_is_inflated_instead)
 }
 END_TEST
 
+/* Scans a jar of <n> entries written to <dir>/<rel>, findings in <k>. */
+static void scan_jar(const char *dir, const char *rel, size_t n,
+		     const char *const *names, const char *const *texts,
+		     struct keeper *k)
+{
+	const uint8_t *data[4];
+	size_t lens[4], len, i;
+	struct scan_ctx ctx;
+	char path[256];
+	uint8_t *zip;
+
+	ck_assert_uint_le(n, 4);
+	for (i = 0; i < n; i++) {
+		data[i] = (const uint8_t *)texts[i];
+		lens[i] = strlen(texts[i]);
+	}
+	zip = zip_build(n, names, data, lens, &len);
+	put_file(dir, rel, zip, len);
+	free(zip);
+	keeper_ctx(&ctx, k);
+	ctx.checks = SCAN_CHECK_PACKAGES;
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	ck_assert_int_eq(scan_walk_root(&ctx, path), 0);
+}
+
+/*
+ * A jar without pom.properties is named by its manifest: the OSGi
+ * Bundle-SymbolicName and Bundle-Version first, else Implementation-Title
+ * and -Version; the evidence says so.  With a pom.properties the pom
+ * alone names it, and a manifest without a version names nothing.
+ */
+START_TEST(a_jar_with_only_a_manifest_is_named_by_it)
+{
+	const char *mf[] = { "META-INF/MANIFEST.MF" };
+	const char *both[] = { "META-INF/MANIFEST.MF",
+			       "META-INF/maven/org.ex/lib/pom.properties" };
+	struct keeper k;
+	const struct kept *f;
+	char dir[64];
+
+	temp_dir(dir);
+	scan_jar(dir, "osgi.jar", 1, mf, (const char *[]){
+		"Manifest-Version: 1.0\r\nBundle-SymbolicName: org.ex.osgi;singleton:=true\r\n"
+		"Bundle-Version: 3.2.1\r\nImplementation-Version: 9\r\n" }, &k);
+	ck_assert_uint_eq(k.n, 1);
+	f = keeper_find(&k, "org.ex.osgi");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->version, "3.2.1");
+	ck_assert_str_eq(f->inner, "");
+	ck_assert_ptr_nonnull(strstr(f->evidence, "MANIFEST.MF Bundle-SymbolicName and Bundle-Version"));
+
+	scan_jar(dir, "impl.jar", 1, mf, (const char *[]){
+		"Manifest-Version: 1.0\nImplementation-Title: ex-impl\n"
+		"Implementation-Version: 0.7\n" }, &k);
+	ck_assert_uint_eq(k.n, 1);
+	f = keeper_find(&k, "ex-impl");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->version, "0.7");
+	ck_assert_ptr_nonnull(strstr(f->evidence, "Implementation-Title and Implementation-Version (no pom.properties)"));
+
+	scan_jar(dir, "pom.jar", 2, both, (const char *[]){
+		"Implementation-Title: ex-impl\nImplementation-Version: 0.7\n",
+		"groupId=org.ex\nartifactId=lib\nversion=1.5\n" }, &k);
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_ptr_nonnull(keeper_find(&k, "org.ex:lib"));
+
+	scan_jar(dir, "bare.jar", 1, mf, (const char *[]){
+		"Manifest-Version: 1.0\nImplementation-Title: no version\n" }, &k);
+	ck_assert_uint_eq(k.n, 0);
+	remove_tree(dir);
+}
+END_TEST
+
 static Suite *archive_suite(void)
 {
 	Suite *s = suite_create("scanner-archive");
@@ -516,6 +589,7 @@ static Suite *archive_suite(void)
 	tcase_add_test(tc,
 		       a_stored_jar_in_a_fat_jar_is_read_in_place_not_inflated);
 	tcase_add_test(tc, stored_jars_nested_two_levels_are_ranges_of_ranges);
+	tcase_add_test(tc, a_jar_with_only_a_manifest_is_named_by_it);
 	tcase_add_test(tc,
 		       a_stored_entry_whose_data_lies_past_the_end_is_reported_corrupt);
 	tcase_add_test(tc,
