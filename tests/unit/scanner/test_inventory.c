@@ -104,6 +104,83 @@ START_TEST(this_machines_dpkg_inventory_equals_dpkg_query)
 }
 END_TEST
 
+/* What the scan of "/" keeps: "name version" of each deb finding read
+ * from this machine's own dpkg database, nothing from elsewhere (other
+ * trees on the machine, test directories among them, hold status files). */
+struct root_debs {
+	char *buf;
+	size_t len, cap;
+	size_t others;          /* deb findings from other status files */
+};
+
+static int root_debs_emit(void *arg, const struct scan_finding *f)
+{
+	struct root_debs *r = arg;
+	char line[512];
+	int n;
+
+	if (f->type != SCAN_FINDING_PACKAGE || !f->ecosystem ||
+	    strcmp(f->ecosystem, "deb"))
+		return 0;
+	if (strcmp(f->path, "/var/lib/dpkg/status") &&
+	    (strncmp(f->path, "/var/lib/dpkg/status.d/", 23) ||
+	     strchr(f->path + 23, '/'))) {
+		r->others++;
+		return 0;
+	}
+	n = snprintf(line, sizeof(line), "%s %s\n", f->name, f->version);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_lt(n, (int)sizeof(line));
+	if (r->len + (size_t)n + 1 > r->cap) {
+		r->cap = (r->len + (size_t)n + 1) * 2;
+		r->buf = realloc(r->buf, r->cap);
+		ck_assert_ptr_nonnull(r->buf);
+	}
+	memcpy(r->buf + r->len, line, (size_t)n + 1);
+	r->len += (size_t)n;
+	return 0;
+}
+
+/*
+ * The issue's test: a scan of this machine's whole "/" (packages only,
+ * so files are opened only as far as telling what they are) gives the
+ * same dpkg inventory as dpkg-query.
+ */
+START_TEST(a_scan_of_this_machines_root_lists_what_dpkg_query_lists)
+{
+	struct root_debs r = { 0 };
+	struct scan_sink sink = { root_debs_emit, &r };
+	struct scan_ctx ctx;
+	char *want, *got, *ours;
+	FILE *p;
+	size_t n, cap = 1 << 20;
+
+	want = calloc(1, cap);
+	ck_assert_ptr_nonnull(want);
+	p = popen("dpkg-query -W -f '${Package} ${Version}\\n'", "r");
+	ck_assert_ptr_nonnull(p);
+	n = fread(want, 1, cap - 1, p);
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_uint_gt(n, 100);
+	ck_assert_uint_lt(n, cap - 1);
+
+	scan_ctx_init(&ctx, &sink);
+	ctx.checks = SCAN_CHECK_PACKAGES;
+	ctx.threads = 2;
+	ck_assert_int_eq(scan_walk_root_as(&ctx, "/", "/"), 0);
+	ck_assert_uint_gt(ctx.stats.files, 10000);
+	ck_assert_ptr_nonnull(r.buf);
+	got = sorted_lines(r.buf);
+	ours = sorted_lines(want);
+	ck_assert_str_eq(got, ours);
+	ck_assert_ptr_nonnull(strstr(got, "\nlibc6 "));
+	free(got);
+	free(ours);
+	free(want);
+	free(r.buf);
+}
+END_TEST
+
 START_TEST(dpkg_status_d_stanzas_carry_their_source_package)
 {
 	struct scan_ctx ctx;
@@ -393,7 +470,7 @@ END_TEST
 static Suite *inventory_suite(void)
 {
 	Suite *s = suite_create("scanner-inventory");
-	TCase *tc = tcase_create("inventory");
+	TCase *tc = tcase_create("inventory"), *root;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, this_machines_dpkg_inventory_equals_dpkg_query);
@@ -408,6 +485,11 @@ static Suite *inventory_suite(void)
 	tcase_add_test(tc,
 		       shared_objects_report_soname_and_version_openssl_and_glibc_too);
 	suite_add_tcase(s, tc);
+	/* the whole machine: as slow as its disk, so a budget of its own */
+	root = tcase_create("root");
+	tcase_set_timeout(root, 540);
+	tcase_add_test(root, a_scan_of_this_machines_root_lists_what_dpkg_query_lists);
+	suite_add_tcase(s, root);
 	return s;
 }
 
