@@ -15,6 +15,7 @@ PKGS=(
 	libhyperscan-dev libext2fs-dev e2fsprogs libsqlite3-dev libyara-dev
 	libjson-c-dev libh2o-dev
 	zip unzip procps iproute2 python3 openssl
+	clamav bc
 )
 
 if [ "$(id -u)" -ne 0 ]; then
