@@ -8,6 +8,7 @@
  * and the secrets pass.  Findings go to a sink that drops them.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,12 @@
 #include "elfso.h"
 #include "inventory.h"
 #include "log.h"
+#include "maven.h"
 #include "osv.h"
 #include "osvmatch.h"
 #include "scan.h"
 #include "secrets.h"
+#include "snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -151,6 +154,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			scan_secrets_buf(s, data, size,
 					 SCAN_CHECK_SECRETS | SCAN_CHECK_PII,
 					 drop_hit, NULL);
+	}
+#elif defined(FUZZ_POM) || defined(FUZZ_MANIFEST)
+	{
+		struct scan_sink sink = { drop, NULL };
+		struct scan_file f = { .path = "fuzz.jar", .fd = -1 };
+		struct scan_level lvl = { 0 };
+		struct scan_ctx ctx;
+
+		scan_ctx_init(&ctx, &sink);
+		lvl.ctx = &ctx;
+		lvl.file = &f;
+		lvl.inner = "";
+		lvl.maven = maven_set_new();
+		if (!lvl.maven)
+			return 0;
+#if defined(FUZZ_POM)
+		maven_add_pom(lvl.maven, "META-INF/maven/g/a/pom.properties",
+			      (const char *)data, size);
+#else
+		maven_set_manifest(lvl.maven, (const char *)data, size);
+#endif
+		/* the report turns what was parsed into findings (the
+		 * manifest fallback included) */
+		maven_report(&lvl);
+		maven_set_free(lvl.maven);
+	}
+#elif defined(FUZZ_DOCKER)
+	{
+		/* the input is the outer docker-save tar: its index and its
+		 * manifest.json / config JSON are what this reaches */
+		struct scan_sink sink = { drop, NULL };
+		struct scan_ctx ctx;
+		char path[64];
+		int fd = memfd_create("fuzz.tar", 0);
+
+		if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
+			if (fd >= 0)
+				close(fd);
+			return 0;
+		}
+		scan_ctx_init(&ctx, &sink);
+		ctx.limits.max_entry_bytes = 1u << 20;
+		ctx.limits.max_archive_bytes = 8u << 20;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		scan_image_docker(&ctx, path);
+		close(fd);
 	}
 #else
 #error "define one FUZZ_<TARGET>"

@@ -19,7 +19,7 @@ SRCS="walk archive log4j maven finding output file inventory rpmdb osvmatch \
  snapshot report image ext4 secrets malware pool elfso yara"
 for f in $SRCS; do clang $CF -c "$S/$f.c" -o "$O/$f.o"; done
 for f in vercmp osv; do clang $CF -c "$S/../common/$f.c" -o "$O/c_$f.o"; done
-for t in archive dpkg apk python npm rpm osv elf secrets; do
+for t in archive dpkg apk python npm rpm osv elf secrets pom manifest docker; do
 	U=$(echo $t | tr a-z A-Z)
 	clang $CF -DFUZZ_$U "$S/fuzz/fuzz_targets.c" "$O"/*.o \
 		"$B/common/libpxcommon.a" -fsanitize=fuzzer,address,undefined $LIBS -o "$O/fuzz-$t"
@@ -28,6 +28,10 @@ for t in archive dpkg apk python npm rpm osv elf secrets; do
 	if [ $t = archive ] && [ -d "$S/../../shared/fixtures/log4j-samples" ]; then
 		find "$S/../../shared/fixtures/log4j-samples" -name '*.jar' -size -300k |
 			head -5 | while read -r j; do cp "$j" "$O/corpus-$t/"; done
+	fi
+	# seeds: the hostile images the unit tests build (valid tars, odd JSON)
+	if [ $t = docker ]; then
+		python3 "$S/../tests/unit/scanner/make_hostile_images.py" "$O/corpus-$t"
 	fi
 	"$O/fuzz-$t" -max_total_time="$T" -rss_limit_mb=2048 \
 		-print_final_stats=1 "$O/corpus-$t" 2>"$O/fuzz-$t.log" ||
