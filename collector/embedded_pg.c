@@ -244,9 +244,16 @@ static int write_settings(const struct coll_epg *e, char *err, size_t errlen)
 	 * COMMIT that needs the segment (under steady ingest, one in every
 	 * few group commits).  Durability is unchanged: WAL is still flushed
 	 * before a commit returns; what is given up is learning about a full
-	 * disk at segment creation rather than at the first write. */
+	 * disk at segment creation rather than at the first write.
+	 * max_wal_size: steady ingest writes tens of MB of WAL a second, so
+	 * the 1 GB default checkpoints every half minute or so, and after
+	 * each checkpoint the first change to every page logs a full page
+	 * image.  The cluster is the collector's own; the cost is up to
+	 * 4 GB of WAL on its disk.  shared_buffers stays at the default:
+	 * the collector does not know the host's memory. */
 	fputs("# Written by parallax-collector at every start.\n"
 	      "wal_init_zero = off\n"
+	      "max_wal_size = 4GB\n"
 	      "listen_addresses = ''\n"
 	      "unix_socket_permissions = 0700\n"
 	      "unix_socket_directories = '", f);

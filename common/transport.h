@@ -72,6 +72,15 @@ struct px_client *px_client_start(const struct px_client_config *cfg,
 int px_client_send(struct px_client *c, Parallax__V1__Batch *batch,
 		   uint64_t *seq_out);
 
+/*
+ * Like px_client_send() for a batch packed beforehand: <body> (borrowed for
+ * the call) is a packed Parallax__V1__Batch without source, seq and
+ * sent_ns; the client appends those, so a caller can pack once and send
+ * many times (replaying a spool, load generators).  Same returns.
+ */
+int px_client_send_packed(struct px_client *c, const uint8_t *body,
+			  size_t len, uint64_t *seq_out);
+
 /* Waits until every batch queued so far is acked (or rejected), at most
  * <timeout_ms> (negative: forever).  0 or -ETIMEDOUT. */
 int px_client_flush(struct px_client *c, int timeout_ms);

@@ -490,6 +490,38 @@ err_free:
 	return NULL;
 }
 
+/* Appends <p> (its payload <n> bytes) to the pending list, stamped with the
+ * next seq, and starts sending it.  The caller holds c->mu. */
+static void queue_pending(struct px_client *c, struct pending *p, size_t n,
+			  uint64_t *seq_out)
+{
+	p->seq = c->next_seq++;
+	if (c->tail != NULL)
+		c->tail->next = p;
+	else
+		c->head = p;
+	c->tail = p;
+	if (c->cursor == NULL && c->cur != NULL)
+		c->cursor = p;
+	c->st.sent++;
+	c->st.pending++;
+	c->st.pending_bytes += n;
+	c->st.last_seq = p->seq;
+	if (seq_out != NULL)
+		*seq_out = p->seq;
+	pump_send(c);
+}
+
+/* 0 when <n> more bytes fit the bounds, else -EMSGSIZE or -ENOBUFS. */
+static int check_room(const struct px_client *c, size_t n)
+{
+	if (n > c->max_message_bytes)
+		return -EMSGSIZE;
+	if (c->st.pending_bytes + n > c->max_pending_bytes && c->st.pending > 0)
+		return -ENOBUFS;
+	return 0;
+}
+
 int px_client_send(struct px_client *c, Parallax__V1__Batch *batch,
 		   uint64_t *seq_out)
 {
@@ -507,39 +539,61 @@ int px_client_send(struct px_client *c, Parallax__V1__Batch *batch,
 	if (batch->sent_ns == 0)
 		batch->sent_ns = px_now_ns();
 	n = parallax__v1__batch__get_packed_size(batch);
-	if (n > c->max_message_bytes) {
-		err = -EMSGSIZE;
+	err = check_room(c, n);
+	if (err < 0)
 		goto out;
-	}
-	if (c->st.pending_bytes + n > c->max_pending_bytes &&
-	    c->st.pending > 0) {
-		err = -ENOBUFS;
-		goto out;
-	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
 		err = -ENOMEM;
 		goto out;
 	}
-	p->seq = c->next_seq++;
 	p->payload = grpc_slice_malloc(n);
 	parallax__v1__batch__pack(batch, GRPC_SLICE_START_PTR(p->payload));
-	if (c->tail != NULL)
-		c->tail->next = p;
-	else
-		c->head = p;
-	c->tail = p;
-	if (c->cursor == NULL && c->cur != NULL)
-		c->cursor = p;
-	c->st.sent++;
-	c->st.pending++;
-	c->st.pending_bytes += n;
-	c->st.last_seq = p->seq;
-	if (seq_out != NULL)
-		*seq_out = p->seq;
-	pump_send(c);
+	queue_pending(c, p, n, seq_out);
 out:
 	batch->source = NULL;	/* borrowed only for packing */
+	pthread_mutex_unlock(&c->mu);
+	return err;
+}
+
+/*
+ * The stamp goes after the body: a protobuf parser merges concatenated
+ * messages field by field and the last value of a scalar wins, so the
+ * result decodes as the body's batch with this client's source, seq and
+ * sent_ns, at the cost of a memcpy instead of packing every event again.
+ */
+int px_client_send_packed(struct px_client *c, const uint8_t *body,
+			  size_t len, uint64_t *seq_out)
+{
+	Parallax__V1__Batch stamp = PARALLAX__V1__BATCH__INIT;
+	struct pending *p;
+	uint8_t *out;
+	size_t n;
+	int err = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->stopping) {
+		err = -ESHUTDOWN;
+		goto out;
+	}
+	stamp.source = c->source;
+	stamp.seq = c->next_seq;
+	stamp.sent_ns = px_now_ns();
+	n = len + parallax__v1__batch__get_packed_size(&stamp);
+	err = check_room(c, n);
+	if (err < 0)
+		goto out;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	p->payload = grpc_slice_malloc(n);
+	out = GRPC_SLICE_START_PTR(p->payload);
+	memcpy(out, body, len);
+	parallax__v1__batch__pack(&stamp, out + len);
+	queue_pending(c, p, n, seq_out);
+out:
 	pthread_mutex_unlock(&c->mu);
 	return err;
 }
