@@ -121,6 +121,125 @@ def fd_targets(pid):
     return {os.readlink(os.path.join(d, fd)) for fd in os.listdir(d)}
 
 
+def host_identity():
+    """Ground truth for the exec_id prefix: the agent's host_id is
+    /etc/machine-id (the hostname when that is empty), its boot id the
+    kernel's."""
+    try:
+        with open("/etc/machine-id") as f:
+            host_id = f.readline().rstrip("\n")
+    except FileNotFoundError:
+        host_id = ""
+    if not host_id:
+        host_id = os.uname().nodename
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        boot_id = f.readline().rstrip("\n")
+    return host_id, boot_id
+
+
+def ns_inode(pid, ns):
+    return os.stat("/proc/%d/ns/%s" % (pid, ns)).st_ino
+
+
+def proc_euid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[2])
+    raise RuntimeError("no Uid line for pid %d" % pid)
+
+
+def proc_loginuid(pid):
+    with open("/proc/%d/loginuid" % pid) as f:
+        return int(f.read())
+
+
+def exec_of(agent, pid, argv):
+    """The exec of pid <pid> that ran exactly <argv>."""
+    return agent.wait_for("exec of %r by pid %d" % (argv, pid), lambda e:
+                          e["type"] == "exec" and e["pid"] == pid and
+                          e["argv"] == argv)[0]
+
+
+def check_exec_context(agent):
+    """The context of an exec against what the kernel shows in /proc: a
+    process moved into a docker-<id>.scope cgroup, with a loginuid set,
+    reports the exec_id prefix, euid, loginuid, namespaces, cgroup id and
+    the container id parsed from the cgroup's name."""
+    host_id, boot_id = host_identity()
+    cid = uuid.uuid4().hex + uuid.uuid4().hex
+    cg = os.path.join(cgroup2_root(), "docker-%s.scope" % cid)
+    os.mkdir(cg)
+    holder = None
+    try:
+        holder = subprocess.Popen(
+            ["/bin/bash", "-c", 'echo 4242 > /proc/self/loginuid; '
+             'echo $$ > "$0/cgroup.procs" && exec sleep 30', cg])
+        x = exec_of(agent, holder.pid, ["sleep", "30"])
+        pid = holder.pid
+        check(agent, x["exec_id"] == "%s:%s:%d:%d" % (
+            host_id, boot_id, pid, x["start_time_ns"]),
+            "exec_id %r, host_id %r boot_id %r" % (x["exec_id"], host_id,
+                                                   boot_id))
+        check(agent, x["euid"] == proc_euid(pid), "euid %d" % x["euid"])
+        check(agent, proc_loginuid(pid) == 4242, "loginuid not set")
+        check(agent, x["loginuid"] == proc_loginuid(pid),
+              "loginuid %d, /proc says %d" % (x["loginuid"],
+                                              proc_loginuid(pid)))
+        check(agent, x["mnt_ns"] == ns_inode(pid, "mnt"),
+              "mnt_ns %d vs %d" % (x["mnt_ns"], ns_inode(pid, "mnt")))
+        check(agent, x["pid_ns"] == ns_inode(pid, "pid"),
+              "pid_ns %d vs %d" % (x["pid_ns"], ns_inode(pid, "pid")))
+        check(agent, x["cgroup_id"] == os.stat(cg).st_ino,
+              "cgroup_id %d, the cgroup's inode is %d" %
+              (x["cgroup_id"], os.stat(cg).st_ino))
+        check(agent, x["container_id"] == cid, "container_id %r, want %r" %
+              (x["container_id"], cid))
+    finally:
+        if holder:
+            holder.kill()
+            holder.wait()
+        os.rmdir(cg)
+
+
+def check_pid_namespaces(agent):
+    """pid_ns is the namespace a process lives in, not the one its children
+    will: after `unshare --pid` (no fork) the exec'd program stays in the
+    host's namespace; under `unshare --pid --fork` the child is in the
+    new one."""
+    marker = "px-ns-" + uuid.uuid4().hex
+    argv = ["/bin/sh", "-c", "sleep 30; :", marker]
+    stay = subprocess.Popen(["unshare", "--pid", *argv])
+    forked = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child",
+                               *argv])
+    try:
+        x = exec_of(agent, stay.pid, argv)
+        own = ns_inode(stay.pid, "pid")
+        check(agent, own != ns_inode(stay.pid, "pid_for_children"),
+              "unshare --pid did not make a namespace for the children")
+        check(agent, x["pid_ns"] == own, "pid_ns %d after unshare, the "
+              "process lives in %d" % (x["pid_ns"], own))
+        child = agent.wait_for("the exec inside the new pid namespace",
+                               lambda e: e["type"] == "exec" and
+                               e["ppid"] == forked.pid and
+                               e["argv"] == argv)[0]
+        inner = ns_inode(child["pid"], "pid")
+        check(agent, inner != ns_inode(os.getpid(), "pid"),
+              "the child of unshare --fork is in the host's namespace")
+        check(agent, child["pid_ns"] == inner, "pid_ns %d of the child, "
+              "/proc says %d" % (child["pid_ns"], inner))
+    finally:
+        # The sleep under forked dies with its namespace's init (killed
+        # by --kill-child); the one under stay is killed by hand.
+        with open("/proc/%d/task/%d/children" % (stay.pid, stay.pid)) as f:
+            orphans = [int(c) for c in f.read().split()]
+        for p in (stay, forked):
+            p.kill()
+            p.wait()
+        for c in orphans:
+            os.kill(c, signal.SIGKILL)
+
+
 def case_exec(agent_path, fixtures):
     """N execs of /bin/true give N exec events with exe and argv, each
     with its fork and its exit (status 0), all tied by exec_id."""
@@ -177,6 +296,8 @@ def case_exec(agent_path, fixtures):
     p.wait()
     agent.wait_for("exit 3", lambda e: e["type"] == "exit" and
                    e["pid"] == p.pid and e["exit_code"] == 3 << 8)
+    check_exec_context(agent)
+    check_pid_namespaces(agent)
     agent.stop()
     print("exec: %d execs, %d forks, %d exits checked" %
           (len(execs), len(forks), len(exits)))
