@@ -273,8 +273,16 @@ static void on_health(uv_timer_t *t)
 		h->ringbuf_drops = agent_probe_drops(a->ctx.probe);
 		h->events_total = es.events;
 		h->hash_errors = a->ctx.cnt.hash_errors;
-		/* With a spool: batches it lost; without: events lost. */
-		h->spool_dropped = a->spool ? es.spool_dropped : es.dropped;
+		/* Batches the spool lost, and events lost before reaching
+		 * it (or the client): two units, two fields. */
+		h->spool_dropped = es.spool_dropped;
+		h->queue_dropped = es.dropped;
+		h->procs_refused = agent_proctab_refused(a->ctx.tab);
+		h->exec_pass_dropped = a->ctx.cnt.exec_pass_dropped;
+		h->unknown_procs = a->ctx.cnt.unknown_procs;
+		h->net_unowned = a->ctx.cnt.net_unowned;
+		h->hash_deferred = a->ctx.cnt.hash_deferred;
+		h->synthetic_exits = a->ctx.cnt.synthetic_exits;
 		h->cpu_share = secs > 0 ?
 			(double)(cpu - a->health_cpu_ns) / 1e9 / secs : 0;
 		h->rss_bytes = rss_bytes();

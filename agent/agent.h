@@ -74,6 +74,7 @@ struct agent_counters {
 	uint64_t hash_deferred;		/* artifacts put off by the budget */
 	uint64_t violations;		/* watch policy events */
 	uint64_t memory_cap_hits;	/* health ticks over the RSS cap */
+	uint64_t synthetic_exits;	/* exits made up for swept processes */
 };
 
 /* Shared state; owned by agent.c, borrowed by the others. */

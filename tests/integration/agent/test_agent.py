@@ -432,12 +432,21 @@ def case_artifacts_proc(agent_path, fixtures):
         os.unlink(cfg)
 
 
+HEALTH_COUNTERS = ["ringbuf_drops", "events_total", "hash_errors",
+                   "spool_dropped", "rss_bytes", "processes_tracked",
+                   "queue_dropped", "procs_refused", "exec_pass_dropped",
+                   "unknown_procs", "net_unowned", "hash_deferred",
+                   "synthetic_exits"]
+
+
 def case_resync(agent_path, fixtures):
     """Drops are counted and repaired: with a one-page ring buffer and the
     agent stopped, a burst of execs overflows it; a jar holder started
     then is lost to the ring, yet after the agent resumes it notices the
     drops, reports them in AgentHealth and finds the holder and its jar
-    by a full pass."""
+    by a full pass.  A process that exited while its exit record was lost
+    gets one synthetic ProcessExit from that pass, counted in AgentHealth,
+    so the collector can end what it held."""
     jar = os.path.realpath(os.path.join(fixtures, JAR_REL))
     cfg = "/tmp/px-agent-smallring-%d.yaml" % os.getpid()
     with open(cfg, "w") as f:
@@ -446,10 +455,14 @@ def case_resync(agent_path, fixtures):
     agent = Agent(agent_path, "--config", cfg)
     os.unlink(cfg)
     holder = None
+    lost = subprocess.Popen(["/bin/sleep", "30"])
     try:
+        exec_of(agent, lost.pid, ["/bin/sleep", "30"])
         agent.proc.send_signal(signal.SIGSTOP)
         for i in range(30):
             subprocess.run(["/bin/true", "burst", str(i)], check=True)
+        lost.kill()         # its exit record finds the ring full
+        lost.wait()
         holder = subprocess.Popen(["/bin/bash", "-c",
                                    'exec sleep 30 3<"$0"', jar])
         time.sleep(0.3)
@@ -470,13 +483,34 @@ def case_resync(agent_path, fixtures):
                            timeout=10)[0]
         check(agent, any("kernel events dropped" in l
                          for l in agent.stderr), "drops not logged")
+        exits = agent.wait_for("the synthetic exit of pid %d" % lost.pid,
+                               lambda e: e["type"] == "exit" and
+                               e["pid"] == lost.pid, timeout=10)
+        time.sleep(0.5)
+        exits = agent.matching(lambda e: e["type"] == "exit" and
+                               e["pid"] == lost.pid)
+        check(agent, len(exits) == 1 and exits[0]["synthetic"] is True,
+              "exits of the lost process: %r" % exits)
+        check(agent, not any(e["synthetic"] for e in agent.matching(
+            lambda e: e["type"] == "exit" and e["pid"] != lost.pid and
+            os.path.exists("/proc/%d" % e["pid"]))),
+              "a synthetic exit for a process that is still alive")
+        h = agent.wait_for("a health report counting it", lambda e:
+                           e["type"] == "health" and
+                           e["synthetic_exits"] >= 1, timeout=10)[0]
+        missing = [k for k in HEALTH_COUNTERS if not
+                   isinstance(h.get(k), int) or h[k] < 0]
+        check(agent, not missing, "health lacks %r: %r" % (missing, h))
+        check(agent, h["ringbuf_drops"] > 0, "drops gone from health")
+        check(agent, h["queue_dropped"] == 0, "stdout mode lost events")
         agent.stop()
     finally:
-        if holder:
-            holder.kill()
-            holder.wait()
-    print("resync: %d drops reported, holder %d recovered" %
-          (h["ringbuf_drops"], pid))
+        for p in (holder, lost):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
+    print("resync: %d drops reported, holder %d recovered, %d synthetic "
+          "exits" % (h["ringbuf_drops"], pid, h["synthetic_exits"]))
 
 
 def case_jvm(agent_path, fixtures):
