@@ -497,6 +497,10 @@ int agent_run(const struct agent_options *o)
 	a->ctx.watch_exe = o->watch_exe;
 	popts.deny_pids = o->deny_pids;
 	popts.n_deny_pids = o->n_deny_pids;
+	popts.allow_pids = o->allow_pids;
+	popts.n_allow_pids = o->n_allow_pids;
+	popts.suffixes = o->suffixes;
+	popts.n_suffixes = o->n_suffixes;
 	popts.deny_cgroups = o->deny_cgroups;
 	popts.n_deny_cgroups = o->n_deny_cgroups;
 	popts.allow_cgroups = o->allow_cgroups;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "budget.h"
+#include "events.h"
 #include "host.h"
 
 struct agent_probe;
@@ -37,6 +38,11 @@ struct agent_options {
 #define AGENT_MAX_FILTERS 64
 	uint32_t deny_pids[AGENT_MAX_FILTERS];
 	size_t n_deny_pids;
+	uint32_t allow_pids[AGENT_MAX_FILTERS];
+	size_t n_allow_pids;
+	/* File name suffixes the artifact iterator reports. */
+	struct px_suffix suffixes[PX_MAX_SUFFIXES];
+	size_t n_suffixes;
 	uint64_t deny_cgroups[AGENT_MAX_FILTERS];
 	size_t n_deny_cgroups;
 	uint64_t allow_cgroups[AGENT_MAX_FILTERS];

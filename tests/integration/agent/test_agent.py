@@ -11,7 +11,7 @@ usage: test_agent.py --agent PATH --fixtures DIR CASE
 CASE: exec | artifacts | artifacts-proc | snapshot | resync | jvm |
       unprivileged | mappings | classes | classes-late | net |
       net-old-listener | caps | config-error | filter | filter-subtree |
-      watch | budget
+      watch | budget | filter-allow-pids | artifact-suffixes
 """
 
 import argparse
@@ -894,7 +894,9 @@ def case_config_error(agent_path, fixtures):
            ("agent:\n  jvm_watch_classes: %s\n" % ("a." * 80 + "B"),
             "agent.jvm_watch_classes"),
            ("agent:\n  tls_ca: /nonexistent/ca.pem\n", "agent.tls_ca"),
-           ("agent:\n  net: maybe\n", "agent.net")]
+           ("agent:\n  net: maybe\n", "agent.net"),
+           ("agent:\n  artifact_suffixes: jar\n", "agent.artifact_suffixes"),
+           ("agent:\n  allow_pids: self\n", "agent.allow_pids")]
     cfg = "/tmp/px-agent-bad-%d.yaml" % os.getpid()
     try:
         for text, key in bad:
@@ -976,6 +978,88 @@ def case_filter(agent_path, fixtures):
         os.rmdir(cg)
     print("filter: pid %d denied, pid %d kept, cgroup allow-list held" %
           (denied, kept))
+
+
+def case_filter_allow_pids(agent_path, fixtures):
+    """A pid allow-list in the kernel: of two jar holders older than the
+    agent only the allowed one is reported (exec and jar); a process
+    started later, not on the list, is not reported at all."""
+    jar = os.path.realpath(os.path.join(fixtures, JAR_REL))
+    cfg = "/tmp/px-allow-pids-%d.yaml" % os.getpid()
+    holders = [subprocess.Popen(["/bin/bash", "-c", 'exec sleep 30 3<"$0"',
+                                 jar]) for _ in range(2)]
+    allowed, other = holders[0].pid, holders[1].pid
+    time.sleep(0.3)
+    try:
+        with open(cfg, "w") as f:
+            f.write("agent:\n  allow_pids: %d\n" % allowed)
+        agent = Agent(agent_path, "--config", cfg)
+        agent.wait_for("the allowed holder's exec", lambda e:
+                       e["type"] == "exec" and e["pid"] == allowed)
+        ev = agent.wait_for("the allowed holder's jar", lambda e:
+                            is_open_file(e) and e["pid"] == allowed)[0]
+        check_artifact(agent, ev, allowed, jar)
+        marker = uuid.uuid4().hex
+        late = subprocess.Popen(["/bin/bash", "-c", 'exec sleep 30 3<"$0"',
+                                 jar, marker])
+        time.sleep(1.0)     # past the exec pass at 250 ms
+        for pid in (other, late.pid):
+            got = agent.matching(lambda e: e.get("pid") == pid)
+            check(agent, not got, "pid %d is not allowed, yet: %r" %
+                  (pid, got[:3]))
+        late.kill()
+        late.wait()
+        agent.stop()
+    finally:
+        for h in holders:
+            h.kill()
+            h.wait()
+        os.unlink(cfg)
+    print("filter-allow-pids: only pid %d reported" % allowed)
+
+
+def case_artifact_suffixes(agent_path, fixtures):
+    """agent.artifact_suffixes decides in the kernel which open files are
+    artifacts: with ".tsv,.so" a holder's .tsv and versioned shared
+    object (libpx.so.1.2) are reported, its jar and a name that only
+    looks versioned (libpx.so.x) are not; with the defaults the jar and
+    the .so.N are reported and the .tsv is not."""
+    src = os.path.join(fixtures, JAR_REL)
+    d = tempfile.mkdtemp(prefix="px-suffixes-")
+    files = {n: os.path.join(d, n) for n in
+             ("held.jar", "table.tsv", "libpx.so.1.2", "libpx.so.x")}
+    for path in files.values():
+        shutil.copy(src, path)
+    cfg = os.path.join(d, "agent.yaml")
+    holder = subprocess.Popen(
+        ["/bin/bash", "-c", 'exec sleep 30 3<"$0" 4<"$1" 5<"$2" 6<"$3"',
+         *files.values()])
+    time.sleep(0.3)
+    try:
+        for suffixes, want in (
+                ('".tsv,.so"', ["libpx.so.1.2", "table.tsv"]),
+                (None, ["held.jar", "libpx.so.1.2"])):
+            with open(cfg, "w") as f:
+                f.write("agent:\n  allow_pids: %d\n" % holder.pid)
+                if suffixes:
+                    f.write("  artifact_suffixes: %s\n" % suffixes)
+            agent = Agent(agent_path, "--config", cfg)
+            agent.wait_for("%r of the holder" % want, lambda e:
+                           is_open_file(e) and e["pid"] == holder.pid,
+                           count=len(want))
+            time.sleep(0.5)
+            evs = artifact_events(agent, holder.pid)
+            got = sorted(os.path.basename(e["path"]) for e in evs)
+            check(agent, got == want, "suffixes %s: reported %r, want %r" %
+                  (suffixes, got, want))
+            for ev in evs:
+                check_artifact(agent, ev, holder.pid, ev["path"])
+            agent.stop()
+    finally:
+        holder.kill()
+        holder.wait()
+        shutil.rmtree(d)
+    print("artifact-suffixes: configured and default suffixes held")
 
 
 def exec_in_cgroup(cg, *argv):
@@ -1160,7 +1244,9 @@ def main():
                                      "classes-late", "net",
                                      "net-old-listener", "caps",
                                      "config-error", "filter",
-                                     "filter-subtree", "watch", "budget"])
+                                     "filter-subtree", "watch", "budget",
+                                     "filter-allow-pids",
+                                     "artifact-suffixes"])
     a = ap.parse_args()
     jar = os.path.join(a.fixtures, JAR_REL)
     if not os.path.isfile(jar):
@@ -1174,7 +1260,10 @@ def main():
      "net": case_net, "net-old-listener": case_net_old_listener,
      "caps": case_caps, "config-error": case_config_error,
      "filter": case_filter, "filter-subtree": case_filter_subtree,
-     "watch": case_watch, "budget": case_budget}[a.case](a.agent, a.fixtures)
+     "watch": case_watch, "budget": case_budget,
+     "filter-allow-pids": case_filter_allow_pids,
+     "artifact-suffixes": case_artifact_suffixes}[a.case](a.agent,
+                                                          a.fixtures)
     print("1 passed, 0 failed")
 
 
