@@ -23,6 +23,7 @@
 #include "hashcache.h"
 #include "jvm.h"
 #include "log.h"
+#include "memcap.h"
 #include "probe.h"
 #include "proctab.h"
 #include "spool.h"
@@ -238,7 +239,8 @@ static void on_batch_timer(uv_timer_t *t)
 /*
  * The memory cap: past agent.memory_max_bytes of RSS the digest cache
  * (the one structure that grows with the host's history rather than its
- * present) is cut to a quarter.  The process table is bounded by count.
+ * present) is cut to a quarter.  The process table and the event queue
+ * are bounded by count, from the cap at start (memcap.h).
  */
 static void check_memory(struct agent *a)
 {
@@ -428,16 +430,33 @@ static void shutdown_flush(struct agent *a)
 			"batches=%d", n);
 }
 
-/* The emitter and the tables; -ENOMEM when one could not be made. */
+/* The emitter and the tables, bounded to fit the memory cap; -ENOMEM
+ * when one could not be made. */
 static int open_tables(struct agent *a)
 {
 	const struct agent_options *o = a->o;
 	struct agent_emit_config ec = { 0 };
+	struct agent_mem_bounds mb;
+
+	agent_mem_bounds(o->memory_max_bytes, o->max_processes,
+			 o->queue_max_events, &mb);
+	if (mb.clamped_processes || mb.clamped_queue)
+		px_warn(MOD, "bounds lowered to fit the memory cap", "cap=%"
+			PRIu64 " max_processes=%" PRIu64 " queue_max_events=%"
+			PRIu64 " configured_processes=%" PRIu64
+			" configured_queue=%" PRIu64, o->memory_max_bytes,
+			mb.max_processes, mb.queue_max_events,
+			o->max_processes, o->queue_max_events);
+	else
+		px_info(MOD, "memory bounds", "cap=%" PRIu64 " max_processes=%"
+			PRIu64 " queue_max_events=%" PRIu64,
+			o->memory_max_bytes, mb.max_processes,
+			mb.queue_max_events);
 
 	ec.json_out = o->to_stdout ? stdout : NULL;
 	ec.client = a->client;
 	ec.batch_max_events = o->batch_max_events;
-	ec.queue_max_events = o->queue_max_events;
+	ec.queue_max_events = mb.queue_max_events;
 	ec.spool = a->spool;
 	a->ctx.emit = agent_emit_new(&ec);
 	a->ctx.tab = agent_proctab_new(a->ctx.host.host_id,
@@ -445,7 +464,7 @@ static int open_tables(struct agent *a)
 	a->ctx.hc = agent_hashcache_new(o->hash_cache_entries,
 					o->hash_max_bytes);
 	if (a->ctx.tab)
-		agent_proctab_set_limit(a->ctx.tab, o->max_processes);
+		agent_proctab_set_limit(a->ctx.tab, mb.max_processes);
 	agent_budget_init(&a->ctx.io, o->hash_rate_bytes, o->hash_burst_bytes,
 			  px_mono_ns());
 	if (!a->ctx.emit || !a->ctx.tab || !a->ctx.hc)
