@@ -11,7 +11,7 @@ usage: test_agent.py --agent PATH --fixtures DIR CASE
 CASE: exec | artifacts | artifacts-proc | snapshot | resync | jvm |
       unprivileged | mappings | classes | classes-late | net |
       net-old-listener | caps | config-error | filter | filter-subtree |
-      watch | budget | filter-allow-pids | artifact-suffixes
+      watch | budget | filter-allow-pids | artifact-suffixes | net-netns
 """
 
 import argparse
@@ -729,6 +729,69 @@ print(c.getsockname()[1], flush=True); sys.stdin.readline()
 """
 
 
+SERVER_AT = """
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+print(s.getsockname()[1], flush=True)
+c, peer = s.accept(); print(peer[1], flush=True)
+sys.stdin.readline(); c.close(); s.close()
+"""
+
+
+def case_net_netns(agent_path, fixtures):
+    """Listeners on one port in two network namespaces (the host's, and
+    one made for the test with only loopback up) are told apart: each
+    ACCEPT names the process that listens in its own namespace, though
+    the namespace's listener was opened last."""
+    ns = "px-agent-%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    procs = []
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo",
+                        "up"], check=True)
+        agent = Agent(agent_path)
+
+        def start(prefix, script, *args):
+            p = subprocess.Popen(prefix + ["python3", "-c", script, *args],
+                                 stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+            procs.append(p)
+            return p
+        inns = ["ip", "netns", "exec", ns]
+        host_srv = start([], SERVER_AT, "0")
+        port = int(host_srv.stdout.readline())
+        ns_srv = start(inns, SERVER_AT, str(port))
+        check(agent, int(ns_srv.stdout.readline()) == port, "ns port")
+        check(agent, ns_inode(ns_srv.pid, "net") !=
+              ns_inode(host_srv.pid, "net"), "the server is not in %s" % ns)
+        agent.wait_for("both LISTENs", lambda e: e["type"] == "net" and
+                       e["kind"] == "LISTEN" and e["local_port"] == port and
+                       e.get("pid") in (host_srv.pid, ns_srv.pid), count=2)
+        peers = {}
+        for srv, prefix in ((host_srv, []), (ns_srv, inns)):
+            cli = start(prefix, CLIENT, str(port))
+            cport = int(cli.stdout.readline())
+            check(agent, int(srv.stdout.readline()) == cport, "peer port")
+            peers[cport] = srv.pid
+        check(agent, len(peers) == 2, "both clients got port %r" % peers)
+        accs = agent.wait_for("two ACCEPTs on %d" % port, lambda e:
+                              e["type"] == "net" and e["kind"] == "ACCEPT"
+                              and e["local_port"] == port, count=2)
+        for acc in accs:
+            want = peers.get(acc["remote_port"])
+            check(agent, acc.get("pid") == want, "ACCEPT from port %d "
+                  "named pid %r, the listener in its namespace is %r" %
+                  (acc["remote_port"], acc.get("pid"), want))
+        agent.stop()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        subprocess.run(["ip", "netns", "del", ns], check=True)
+    print("net-netns: port %d in two namespaces, each accept named right" %
+          port)
+
+
 def case_net(agent_path, fixtures):
     """A loopback server and client, both started after the agent: the
     server's LISTEN and ACCEPT and the client's CONNECT are reported once
@@ -1254,7 +1317,7 @@ def main():
                                      "net-old-listener", "caps",
                                      "config-error", "filter",
                                      "filter-subtree", "watch", "budget",
-                                     "filter-allow-pids",
+                                     "filter-allow-pids", "net-netns",
                                      "artifact-suffixes"])
     a = ap.parse_args()
     jar = os.path.join(a.fixtures, JAR_REL)
@@ -1271,6 +1334,7 @@ def main():
      "filter": case_filter, "filter-subtree": case_filter_subtree,
      "watch": case_watch, "budget": case_budget,
      "filter-allow-pids": case_filter_allow_pids,
+     "net-netns": case_net_netns,
      "artifact-suffixes": case_artifact_suffixes}[a.case](a.agent,
                                                           a.fixtures)
     print("1 passed, 0 failed")
