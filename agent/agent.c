@@ -472,6 +472,22 @@ static int open_tables(struct agent *a)
 	return 0;
 }
 
+/* What an earlier run left in the spool, and what opening it dropped
+ * (records past the bound, empty ones a crash left): never silent. */
+static void spool_report_open(const struct px_spool *sp, const char *dir)
+{
+	struct px_spool_stats ss;
+
+	px_spool_get_stats(sp, &ss);
+	if (ss.dropped)
+		px_warn(MOD, "spool records dropped at open", "dir=%s dropped=%"
+			PRIu64 " kept=%" PRIu64, px_q(dir), ss.dropped,
+			ss.records);
+	else if (ss.records)
+		px_info(MOD, "spool holds batches of an earlier run", "dir=%s"
+			" records=%" PRIu64, px_q(dir), ss.records);
+}
+
 int agent_run(const struct agent_options *o)
 {
 	struct agent_probe_opts popts = { 0 };
@@ -503,6 +519,7 @@ int agent_run(const struct agent_options *o)
 				 px_q("set agent.spool_dir to a writable directory, or to \"\" for no spool"));
 			goto out_free;
 		}
+		spool_report_open(a->spool, o->spool_dir);
 	}
 	/* Load and attach everything, then give up what is no longer
 	 * needed, before any other thread (gRPC's) exists. */
