@@ -21,6 +21,7 @@
 #include "caps.h"
 #include "emit.h"
 #include "hashcache.h"
+#include "hashjob.h"
 #include "jvm.h"
 #include "log.h"
 #include "memcap.h"
@@ -190,12 +191,30 @@ static void check_drops(struct agent *a)
 	a->full_pass_wanted = true;
 }
 
+/* A few chunks of the large files being digested: a step is bounded, so
+ * the ring buffer is read again within a tick however big the file. */
+static void step_hash_jobs(struct agent *a, uint64_t now)
+{
+	struct agent_hashjobs_result res = { 0 };
+
+	if (!agent_hashjobs_count(a->ctx.jobs))
+		return;
+	agent_hashjobs_step(a->ctx.jobs, a->ctx.hc, &a->ctx.io, a->ctx.emit,
+			    now, &res);
+	a->ctx.cnt.hash_errors += res.failed;
+	if (res.completed || res.failed)
+		px_debug(MOD, "large artifacts digested", "done=%" PRIu64
+			 " failed=%" PRIu64 " running=%zu", res.completed,
+			 res.failed, agent_hashjobs_count(a->ctx.jobs));
+}
+
 static void on_pass_tick(uv_timer_t *t)
 {
 	struct agent *a = t->data;
 	uint64_t now = px_mono_ns();
 
 	agent_probe_consume(a->ctx.probe);
+	step_hash_jobs(a, now);
 	for (size_t i = 0; i < N_EXEC_PASSES; i++) {
 		struct pass_fifo *q = &a->fifo[i];
 
@@ -463,11 +482,12 @@ static int open_tables(struct agent *a)
 				       a->ctx.host.kernel_boot_id);
 	a->ctx.hc = agent_hashcache_new(o->hash_cache_entries,
 					o->hash_max_bytes);
+	a->ctx.jobs = agent_hashjobs_new();
 	if (a->ctx.tab)
 		agent_proctab_set_limit(a->ctx.tab, mb.max_processes);
 	agent_budget_init(&a->ctx.io, o->hash_rate_bytes, o->hash_burst_bytes,
 			  px_mono_ns());
-	if (!a->ctx.emit || !a->ctx.tab || !a->ctx.hc)
+	if (!a->ctx.emit || !a->ctx.tab || !a->ctx.hc || !a->ctx.jobs)
 		return -ENOMEM;
 	return 0;
 }
@@ -607,6 +627,7 @@ out_detach:
 	a->ctx.probe = NULL;
 	shutdown_flush(a);
 out_free_tables:
+	agent_hashjobs_free(a->ctx.jobs);	/* unfinished: sent by no one */
 	agent_hashcache_free(a->ctx.hc);
 	agent_proctab_free(a->ctx.tab);
 	agent_emit_free(a->ctx.emit);

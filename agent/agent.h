@@ -20,6 +20,7 @@ struct agent_hashcache;
 struct agent_emit;
 struct agent_proc;
 struct agent_jvm;
+struct agent_hashjobs;
 
 #define AGENT_MAX_WATCH 64
 
@@ -89,6 +90,7 @@ struct agent_ctx {
 	struct agent_probe *probe;
 	struct agent_proctab *tab;
 	struct agent_hashcache *hc;
+	struct agent_hashjobs *jobs;	/* digests of large artifacts */
 	struct agent_emit *emit;
 	struct agent_jvm *jvm;		/* NULL without the JVM probe */
 	struct agent_budget io;		/* hashing reads */

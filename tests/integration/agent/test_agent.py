@@ -11,7 +11,8 @@ usage: test_agent.py --agent PATH --fixtures DIR CASE
 CASE: exec | artifacts | artifacts-proc | snapshot | resync | jvm |
       unprivileged | mappings | classes | classes-late | net |
       net-old-listener | caps | config-error | filter | filter-subtree |
-      watch | budget | filter-allow-pids | artifact-suffixes | net-netns
+      watch | budget | filter-allow-pids | artifact-suffixes | net-netns |
+      hash-large
 """
 
 import argparse
@@ -37,6 +38,7 @@ class Agent:
 
     def __init__(self, path, *extra):
         self.events = []
+        self.arrived = []   # time.time() each event was read, by index
         self.stderr = []
         self.lock = threading.Lock()
         self.proc = subprocess.Popen(
@@ -56,6 +58,15 @@ class Agent:
             ev = json.loads(line)
             with self.lock:
                 self.events.append(ev)
+                self.arrived.append(time.time())
+
+    def arrival(self, ev):
+        """When the reader saw <ev> (one of self.events)."""
+        with self.lock:
+            for e, t in zip(self.events, self.arrived):
+                if e is ev:
+                    return t
+        raise KeyError("not an event of this agent")
 
     def _read_err(self):
         for line in self.proc.stderr:
@@ -1286,6 +1297,55 @@ def case_budget(agent_path, fixtures):
     print("budget: 3 jars reported within a 2 MiB/s budget")
 
 
+def case_hash_large(agent_path, fixtures):
+    """A large artifact (256 MiB) is digested a chunk at a time between
+    turns of the loop: execs made while it is read are reported at once
+    (each within half a second, several before the artifact), and the
+    artifact then arrives with the digest sha256sum computes."""
+    d = tempfile.mkdtemp(prefix="px-hash-large-")
+    big = os.path.join(d, "big.jar")
+    with open(big, "wb") as f:
+        f.truncate(256 << 20)
+        f.seek(12345)
+        f.write(b"not only zeros")
+    cfg = os.path.join(d, "agent.yaml")
+    with open(cfg, "w") as f:
+        f.write("agent:\n  hash_rate_bytes: 0\n")
+    holder = None
+    try:
+        agent = Agent(agent_path, "--config", cfg)
+        holder = subprocess.Popen(["/bin/bash", "-c",
+                                   'exec sleep 30 3<"$0"', big])
+        exec_of(agent, holder.pid, ["sleep", "30"])
+        time.sleep(0.3)     # the exec pass (250 ms) has started the job
+        marker = uuid.uuid4().hex
+        spawned = {}
+        for i in range(10):
+            spawned[str(i)] = time.time()
+            subprocess.run(["/bin/true", marker, str(i)], check=True)
+            time.sleep(0.1)
+        art = agent.wait_for("the big jar", lambda e: is_open_file(e) and
+                             e["pid"] == holder.pid, timeout=30)[0]
+        execs = agent.wait_for("the execs", lambda e: e["type"] == "exec"
+                               and marker in e["argv"], count=10)
+        late = [e["argv"][2] for e in execs
+                if agent.arrival(e) - spawned[e["argv"][2]] > 0.5]
+        check(agent, not late, "execs %r reported over 0.5 s late: the "
+              "loop stalled" % late)
+        before = [e for e in execs if agent.arrival(e) < agent.arrival(art)]
+        check(agent, len(before) >= 3, "only %d execs reported while the "
+              "jar was read: it was not read in chunks" % len(before))
+        check_artifact(agent, art, holder.pid, big)
+        agent.stop()
+    finally:
+        if holder:
+            holder.kill()
+            holder.wait()
+        shutil.rmtree(d)
+    print("hash-large: %d of 10 execs reported while 256 MiB were read" %
+          len(before))
+
+
 def case_unprivileged(agent_path, fixtures):
     """Without privileges the agent exits 1 with one message that says
     what it needs; it does not half-start."""
@@ -1318,6 +1378,7 @@ def main():
                                      "config-error", "filter",
                                      "filter-subtree", "watch", "budget",
                                      "filter-allow-pids", "net-netns",
+                                     "hash-large",
                                      "artifact-suffixes"])
     a = ap.parse_args()
     jar = os.path.join(a.fixtures, JAR_REL)
@@ -1334,7 +1395,7 @@ def main():
      "filter": case_filter, "filter-subtree": case_filter_subtree,
      "watch": case_watch, "budget": case_budget,
      "filter-allow-pids": case_filter_allow_pids,
-     "net-netns": case_net_netns,
+     "net-netns": case_net_netns, "hash-large": case_hash_large,
      "artifact-suffixes": case_artifact_suffixes}[a.case](a.agent,
                                                           a.fixtures)
     print("1 passed, 0 failed")
