@@ -213,6 +213,60 @@ def check_exec_context(agent):
         os.rmdir(cg)
 
 
+THREADS_EXIT = """
+import os, threading
+def spin():
+    while True:
+        pass
+for _ in range(8):
+    threading.Thread(target=spin, daemon=True).start()
+os._exit(5)
+"""
+
+
+def check_threaded_exits(agent):
+    """A process whose threads all leave at once (exit_group with eight
+    threads spinning on both cores) is reported exited exactly once."""
+    pids = []
+    for _ in range(10):
+        p = subprocess.Popen(["python3", "-c", THREADS_EXIT])
+        p.wait()
+        check(agent, p.returncode == 5, "python exited %d" % p.returncode)
+        pids.append(p.pid)
+    agent.wait_for("exits of the threaded processes", lambda e:
+                   e["type"] == "exit" and e["pid"] in pids, count=10)
+    time.sleep(0.5)
+    for pid in pids:
+        exits = agent.matching(lambda e: e["type"] == "exit" and
+                               e["pid"] == pid)
+        check(agent, len(exits) == 1 and exits[0]["exit_code"] == 5 << 8,
+              "exits of threaded pid %d: %r" % (pid, exits))
+
+
+def check_long_argv(agent):
+    """argv of exactly PX_ARGS_LEN (512) bytes is copied whole; with two
+    bytes more it is flagged truncated and its last argument loses its
+    last character (and its NUL)."""
+    for extra, truncated in ((0, False), (2, True)):
+        marker = uuid.uuid4().hex
+        # "/bin/true\0" + marker + "\0" + pad + "\0" is 512 + extra.
+        pad = "x" * (512 + extra - len("/bin/true") - len(marker) - 3)
+        p = subprocess.Popen(["/bin/true", marker, pad])
+        p.wait()
+        x = exec_of(agent, p.pid, ["/bin/true", marker, pad]) if not \
+            truncated else agent.wait_for(
+                "exec with a long argv", lambda e: e["type"] == "exec" and
+                e["pid"] == p.pid)[0]
+        check(agent, x["argv_truncated"] is truncated,
+              "argv of %d bytes: truncated=%r" % (512 + extra,
+                                                  x["argv_truncated"]))
+        if truncated:
+            check(agent, x["argv"][:2] == ["/bin/true", marker] and
+                  pad.startswith(x["argv"][2]) and
+                  len(x["argv"][2]) == len(pad) - 1,
+                  "cut argv %r" % x["argv"][:2])
+
+
 def check_pid_namespaces(agent):
     """pid_ns is the namespace a process lives in, not the one its children
     will: after `unshare --pid` (no fork) the exec'd program stays in the
@@ -309,6 +363,8 @@ def case_exec(agent_path, fixtures):
                    e["pid"] == p.pid and e["exit_code"] == 3 << 8)
     check_exec_context(agent)
     check_pid_namespaces(agent)
+    check_threaded_exits(agent)
+    check_long_argv(agent)
     agent.stop()
     print("exec: %d execs, %d forks, %d exits checked" %
           (len(execs), len(forks), len(exits)))
