@@ -8,9 +8,10 @@
  * its process entry (pid and start time must match), deduplicated per
  * process by (kind, dev, inode), and hashed through the hash cache under
  * the I/O budget: at once when small, else by a chunked job (hashjob.h)
- * whose completion sends the event, so the loop never stalls on one file.  A record user space cannot use now (process unknown,
- * budget spent) is handed back: the kernel forgets it and a later pass
- * sends it again.
+ * whose completion sends the event, so the loop never stalls on one file.
+ * A record user space cannot use now (process unknown, budget spent, no
+ * job free) is handed back: the kernel forgets it and a later pass sends
+ * it again.
  */
 #include <errno.h>
 #include <inttypes.h>

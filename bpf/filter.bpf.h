@@ -54,8 +54,9 @@ const volatile bool px_pid_allowlist = false;
 /*
  * True when the process <tgid> in cgroup <cg> is not to be reported: a
  * denied pid, a denied cgroup at or above <cg>, or with an allow-list
- * neither an allowed pid nor an allowed cgroup at or above <cg>.  A cgroup's parent is reached through
- * its css ("self", the first member, so the pointers are the same).
+ * neither an allowed pid nor an allowed cgroup at or above <cg>.  A
+ * cgroup's parent is reached through its css ("self", the first member,
+ * so the pointers are the same).
  */
 static __always_inline bool px_filtered(__u32 tgid, struct cgroup *cg)
 {
