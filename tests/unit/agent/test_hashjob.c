@@ -73,6 +73,7 @@ START_TEST(a_large_file_is_digested_over_several_bounded_steps)
 	struct agent_hashcache *hc = agent_hashcache_new(16, 0);
 	struct agent_budget io;
 	struct agent_emit *e;
+	Parallax__V1__Event *ev;
 	char want[PX_SHA256_HEX_LEN + 1], got[PX_SHA256_HEX_LEN + 1];
 	char needle[80], *out = NULL;
 	size_t outlen = 0;
@@ -83,7 +84,10 @@ START_TEST(a_large_file_is_digested_over_several_bounded_steps)
 	ec.json_out = f;
 	e = agent_emit_new(&ec);
 	agent_budget_init(&io, 0, 0, 0);	/* no I/O limit: steps bound */
-	ck_assert_int_eq(agent_hashjobs_add(q, &key, -1, artifact(1)), -ENOENT);
+	ev = artifact(1);
+	/* No job yet: joining fails and leaves the event to the caller. */
+	ck_assert_int_eq(agent_hashjobs_add(q, &key, -1, ev), -ENOENT);
+	agent_ev_free(ev);
 	ck_assert_int_eq(agent_hashjobs_add(q, &key, fd, artifact(1)), 0);
 	/* A second holder of the same version joins the job. */
 	ck_assert_int_eq(agent_hashjobs_add(q, &key, -1, artifact(2)), 0);
