@@ -21,8 +21,10 @@
 #include "caps.h"
 #include "emit.h"
 #include "hashcache.h"
+#include "hashjob.h"
 #include "jvm.h"
 #include "log.h"
+#include "memcap.h"
 #include "probe.h"
 #include "proctab.h"
 #include "spool.h"
@@ -189,12 +191,30 @@ static void check_drops(struct agent *a)
 	a->full_pass_wanted = true;
 }
 
+/* A few chunks of the large files being digested: a step is bounded, so
+ * the ring buffer is read again within a tick however big the file. */
+static void step_hash_jobs(struct agent *a, uint64_t now)
+{
+	struct agent_hashjobs_result res = { 0 };
+
+	if (!agent_hashjobs_count(a->ctx.jobs))
+		return;
+	agent_hashjobs_step(a->ctx.jobs, a->ctx.hc, &a->ctx.io, a->ctx.emit,
+			    now, &res);
+	a->ctx.cnt.hash_errors += res.failed;
+	if (res.completed || res.failed)
+		px_debug(MOD, "large artifacts digested", "done=%" PRIu64
+			 " failed=%" PRIu64 " running=%zu", res.completed,
+			 res.failed, agent_hashjobs_count(a->ctx.jobs));
+}
+
 static void on_pass_tick(uv_timer_t *t)
 {
 	struct agent *a = t->data;
 	uint64_t now = px_mono_ns();
 
 	agent_probe_consume(a->ctx.probe);
+	step_hash_jobs(a, now);
 	for (size_t i = 0; i < N_EXEC_PASSES; i++) {
 		struct pass_fifo *q = &a->fifo[i];
 
@@ -238,7 +258,8 @@ static void on_batch_timer(uv_timer_t *t)
 /*
  * The memory cap: past agent.memory_max_bytes of RSS the digest cache
  * (the one structure that grows with the host's history rather than its
- * present) is cut to a quarter.  The process table is bounded by count.
+ * present) is cut to a quarter.  The process table and the event queue
+ * are bounded by count, from the cap at start (memcap.h).
  */
 static void check_memory(struct agent *a)
 {
@@ -273,8 +294,16 @@ static void on_health(uv_timer_t *t)
 		h->ringbuf_drops = agent_probe_drops(a->ctx.probe);
 		h->events_total = es.events;
 		h->hash_errors = a->ctx.cnt.hash_errors;
-		/* With a spool: batches it lost; without: events lost. */
-		h->spool_dropped = a->spool ? es.spool_dropped : es.dropped;
+		/* Batches the spool lost, and events lost before reaching
+		 * it (or the client): two units, two fields. */
+		h->spool_dropped = es.spool_dropped;
+		h->queue_dropped = es.dropped;
+		h->procs_refused = agent_proctab_refused(a->ctx.tab);
+		h->exec_pass_dropped = a->ctx.cnt.exec_pass_dropped;
+		h->unknown_procs = a->ctx.cnt.unknown_procs;
+		h->net_unowned = a->ctx.cnt.net_unowned;
+		h->hash_deferred = a->ctx.cnt.hash_deferred;
+		h->synthetic_exits = a->ctx.cnt.synthetic_exits;
 		h->cpu_share = secs > 0 ?
 			(double)(cpu - a->health_cpu_ns) / 1e9 / secs : 0;
 		h->rss_bytes = rss_bytes();
@@ -420,29 +449,63 @@ static void shutdown_flush(struct agent *a)
 			"batches=%d", n);
 }
 
-/* The emitter and the tables; -ENOMEM when one could not be made. */
+/* The emitter and the tables, bounded to fit the memory cap; -ENOMEM
+ * when one could not be made. */
 static int open_tables(struct agent *a)
 {
 	const struct agent_options *o = a->o;
 	struct agent_emit_config ec = { 0 };
+	struct agent_mem_bounds mb;
+
+	agent_mem_bounds(o->memory_max_bytes, o->max_processes,
+			 o->queue_max_events, &mb);
+	if (mb.clamped_processes || mb.clamped_queue)
+		px_warn(MOD, "bounds lowered to fit the memory cap", "cap=%"
+			PRIu64 " max_processes=%" PRIu64 " queue_max_events=%"
+			PRIu64 " configured_processes=%" PRIu64
+			" configured_queue=%" PRIu64, o->memory_max_bytes,
+			mb.max_processes, mb.queue_max_events,
+			o->max_processes, o->queue_max_events);
+	else
+		px_info(MOD, "memory bounds", "cap=%" PRIu64 " max_processes=%"
+			PRIu64 " queue_max_events=%" PRIu64,
+			o->memory_max_bytes, mb.max_processes,
+			mb.queue_max_events);
 
 	ec.json_out = o->to_stdout ? stdout : NULL;
 	ec.client = a->client;
 	ec.batch_max_events = o->batch_max_events;
-	ec.queue_max_events = o->queue_max_events;
+	ec.queue_max_events = mb.queue_max_events;
 	ec.spool = a->spool;
 	a->ctx.emit = agent_emit_new(&ec);
 	a->ctx.tab = agent_proctab_new(a->ctx.host.host_id,
 				       a->ctx.host.kernel_boot_id);
 	a->ctx.hc = agent_hashcache_new(o->hash_cache_entries,
 					o->hash_max_bytes);
+	a->ctx.jobs = agent_hashjobs_new();
 	if (a->ctx.tab)
-		agent_proctab_set_limit(a->ctx.tab, o->max_processes);
+		agent_proctab_set_limit(a->ctx.tab, mb.max_processes);
 	agent_budget_init(&a->ctx.io, o->hash_rate_bytes, o->hash_burst_bytes,
 			  px_mono_ns());
-	if (!a->ctx.emit || !a->ctx.tab || !a->ctx.hc)
+	if (!a->ctx.emit || !a->ctx.tab || !a->ctx.hc || !a->ctx.jobs)
 		return -ENOMEM;
 	return 0;
+}
+
+/* What an earlier run left in the spool, and what opening it dropped
+ * (records past the bound, empty ones a crash left): never silent. */
+static void spool_report_open(const struct px_spool *sp, const char *dir)
+{
+	struct px_spool_stats ss;
+
+	px_spool_get_stats(sp, &ss);
+	if (ss.dropped)
+		px_warn(MOD, "spool records dropped at open", "dir=%s dropped=%"
+			PRIu64 " kept=%" PRIu64, px_q(dir), ss.dropped,
+			ss.records);
+	else if (ss.records)
+		px_info(MOD, "spool holds batches of an earlier run", "dir=%s"
+			" records=%" PRIu64, px_q(dir), ss.records);
 }
 
 int agent_run(const struct agent_options *o)
@@ -476,6 +539,7 @@ int agent_run(const struct agent_options *o)
 				 px_q("set agent.spool_dir to a writable directory, or to \"\" for no spool"));
 			goto out_free;
 		}
+		spool_report_open(a->spool, o->spool_dir);
 	}
 	/* Load and attach everything, then give up what is no longer
 	 * needed, before any other thread (gRPC's) exists. */
@@ -489,6 +553,10 @@ int agent_run(const struct agent_options *o)
 	a->ctx.watch_exe = o->watch_exe;
 	popts.deny_pids = o->deny_pids;
 	popts.n_deny_pids = o->n_deny_pids;
+	popts.allow_pids = o->allow_pids;
+	popts.n_allow_pids = o->n_allow_pids;
+	popts.suffixes = o->suffixes;
+	popts.n_suffixes = o->n_suffixes;
 	popts.deny_cgroups = o->deny_cgroups;
 	popts.n_deny_cgroups = o->n_deny_cgroups;
 	popts.allow_cgroups = o->allow_cgroups;
@@ -559,6 +627,7 @@ out_detach:
 	a->ctx.probe = NULL;
 	shutdown_flush(a);
 out_free_tables:
+	agent_hashjobs_free(a->ctx.jobs);	/* unfinished: sent by no one */
 	agent_hashcache_free(a->ctx.hc);
 	agent_proctab_free(a->ctx.tab);
 	agent_emit_free(a->ctx.emit);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "budget.h"
+#include "events.h"
 #include "host.h"
 
 struct agent_probe;
@@ -19,6 +20,7 @@ struct agent_hashcache;
 struct agent_emit;
 struct agent_proc;
 struct agent_jvm;
+struct agent_hashjobs;
 
 #define AGENT_MAX_WATCH 64
 
@@ -37,6 +39,11 @@ struct agent_options {
 #define AGENT_MAX_FILTERS 64
 	uint32_t deny_pids[AGENT_MAX_FILTERS];
 	size_t n_deny_pids;
+	uint32_t allow_pids[AGENT_MAX_FILTERS];
+	size_t n_allow_pids;
+	/* File name suffixes the artifact iterator reports. */
+	struct px_suffix suffixes[PX_MAX_SUFFIXES];
+	size_t n_suffixes;
 	uint64_t deny_cgroups[AGENT_MAX_FILTERS];
 	size_t n_deny_cgroups;
 	uint64_t allow_cgroups[AGENT_MAX_FILTERS];
@@ -74,6 +81,7 @@ struct agent_counters {
 	uint64_t hash_deferred;		/* artifacts put off by the budget */
 	uint64_t violations;		/* watch policy events */
 	uint64_t memory_cap_hits;	/* health ticks over the RSS cap */
+	uint64_t synthetic_exits;	/* exits made up for swept processes */
 };
 
 /* Shared state; owned by agent.c, borrowed by the others. */
@@ -82,6 +90,7 @@ struct agent_ctx {
 	struct agent_probe *probe;
 	struct agent_proctab *tab;
 	struct agent_hashcache *hc;
+	struct agent_hashjobs *jobs;	/* digests of large artifacts */
 	struct agent_emit *emit;
 	struct agent_jvm *jvm;		/* NULL without the JVM probe */
 	struct agent_budget io;		/* hashing reads */

@@ -7,9 +7,11 @@
  * and deduplicated (its LRU of reported pairs); here each record is tied to
  * its process entry (pid and start time must match), deduplicated per
  * process by (kind, dev, inode), and hashed through the hash cache under
- * the I/O budget.  A record user space cannot use now (process unknown,
- * budget spent) is handed back: the kernel forgets it and a later pass
- * sends it again.
+ * the I/O budget: at once when small, else by a chunked job (hashjob.h)
+ * whose completion sends the event, so the loop never stalls on one file.
+ * A record user space cannot use now (process unknown, budget spent, no
+ * job free) is handed back: the kernel forgets it and a later pass sends
+ * it again.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +24,7 @@
 #include "emit.h"
 #include "events.h"
 #include "hashcache.h"
+#include "hashjob.h"
 #include "log.h"
 #include "probe.h"
 #include "proctab.h"
@@ -56,9 +59,39 @@ static void record_path(const struct px_file_rec *rec, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)sizeof(rec->name), rec->name);
 }
 
+/* True when <key> is to be read by a chunked job rather than at once. */
+static bool chunked(struct agent_ctx *ctx, const struct agent_hash_key *key)
+{
+	return key->size > AGENT_HASH_INLINE_BYTES &&
+	       agent_hashcache_needs_read(ctx->hc, key);
+}
+
+/*
+ * Hands <ev> to the job for <key> (taken on success), opening the file
+ * for a new job.  0, or -errno: the file could not be opened, or no job
+ * could take it (-ENOSPC, -ENOMEM).
+ */
+static int start_job(struct agent_ctx *ctx, const struct agent_hash_key *key,
+		     const char *root, const char *path, const char *alt,
+		     Parallax__V1__Event *ev)
+{
+	int fd, rc = agent_hashjobs_add(ctx->jobs, key, -1, ev);
+
+	if (rc != -ENOENT)
+		return rc;
+	fd = agent_hashcache_open(ctx->hc, key, root, path, alt);
+	if (fd < 0)
+		return fd;
+	rc = agent_hashjobs_add(ctx->jobs, key, fd, ev);
+	if (rc < 0)
+		close(fd);
+	return rc;
+}
+
 /*
  * Hashes the file version <key> (at <path> inside /proc/<pid>/root, else
- * through <alt>) and sends an ArtifactLoaded of <kind> for <p>.
+ * through <alt>) and sends an ArtifactLoaded of <kind> for <p>; a large
+ * file's event goes out when its chunked job completes.
  */
 static void report(struct agent_ctx *ctx, const struct agent_proc *p,
 		   const struct agent_hash_key *key, const char *path,
@@ -67,16 +100,9 @@ static void report(struct agent_ctx *ctx, const struct agent_proc *p,
 	char hex[PX_SHA256_HEX_LEN + 1] = "", root[64];
 	Parallax__V1__ArtifactLoaded *a;
 	Parallax__V1__Event *ev;
-	int rc;
+	int rc = 0;
 
 	snprintf(root, sizeof(root), "/proc/%" PRIu32 "/root", p->pid);
-	rc = agent_hashcache_get(ctx->hc, key, root, path, alt, hex);
-	if (rc < 0) {
-		ctx->cnt.hash_errors++;
-		px_debug(MOD, "artifact not hashed", "pid=%" PRIu32 " path=%s err=%s",
-			 p->pid, px_q(path), px_q(strerror(-rc)));
-	}
-
 	ev = agent_ev_new(px_now_ns(), PARALLAX__V1__EVENT__KIND_ARTIFACT);
 	if (!ev)
 		return;
@@ -88,23 +114,41 @@ static void report(struct agent_ctx *ctx, const struct agent_proc *p,
 	a->size = key->size;
 	a->mtime_ns = key->mtime_ns;
 	a->kind = kind;
-	if (rc == 0)
-		a->sha256 = agent_ev_str(hex);
-	else
-		a->error = agent_ev_str(strerror(-rc));
 	ctx->cnt.artifacts++;
+	if (chunked(ctx, key)) {
+		rc = start_job(ctx, key, root, path, alt, ev);
+		if (rc == 0)
+			return;
+	}
+	/* Small, cached, or no job could take it (then read at once). */
+	if (rc == 0 || rc == -ENOSPC || rc == -ENOMEM)
+		rc = agent_hashcache_get(ctx->hc, key, root, path, alt, hex);
+	if (rc < 0) {
+		ctx->cnt.hash_errors++;
+		px_debug(MOD, "artifact not hashed", "pid=%" PRIu32 " path=%s err=%s",
+			 p->pid, px_q(path), px_q(strerror(-rc)));
+		a->error = agent_ev_str(strerror(-rc));
+	} else {
+		a->sha256 = agent_ev_str(hex);
+	}
 	agent_emit_event(ctx->emit, ev);
 }
 
 /*
  * True when the artifact <key> may be reported now: its digest is cached,
- * or reading it fits the I/O budget.  When it does not, the artifact is
- * left unmarked so a later pass reports it.
+ * reading it fits the I/O budget, or (a large file) a chunked job can
+ * take it.  When not, the artifact is left unmarked so a later pass
+ * reports it.
  */
 static bool budget_allows(struct agent_ctx *ctx,
 			  const struct agent_hash_key *key)
 {
-	if (!agent_hashcache_needs_read(ctx->hc, key) ||
+	if (!agent_hashcache_needs_read(ctx->hc, key))
+		return true;
+	/* A large file takes the budget chunk by chunk, in its job. */
+	if (chunked(ctx, key) && agent_hashjobs_has_room(ctx->jobs, key))
+		return true;
+	if (!chunked(ctx, key) &&
 	    agent_budget_take(&ctx->io, key->size, px_mono_ns()))
 		return true;
 	ctx->cnt.hash_deferred++;

@@ -455,6 +455,13 @@ static void json_health(FILE *f, const Parallax__V1__AgentHealth *h)
 	kv_u64(f, "rss_bytes", h->rss_bytes);
 	kv_u64(f, "processes_tracked", h->processes_tracked);
 	fprintf(f, ",\"events_per_s\":%.2f", h->events_per_s);
+	kv_u64(f, "queue_dropped", h->queue_dropped);
+	kv_u64(f, "procs_refused", h->procs_refused);
+	kv_u64(f, "exec_pass_dropped", h->exec_pass_dropped);
+	kv_u64(f, "unknown_procs", h->unknown_procs);
+	kv_u64(f, "net_unowned", h->net_unowned);
+	kv_u64(f, "hash_deferred", h->hash_deferred);
+	kv_u64(f, "synthetic_exits", h->synthetic_exits);
 }
 
 void agent_emit_json(FILE *f, const Parallax__V1__Event *ev)
@@ -473,6 +480,7 @@ void agent_emit_json(FILE *f, const Parallax__V1__Event *ev)
 		fprintf(f, "{\"type\":\"exit\",\"ts_ns\":%" PRIu64, ev->ts_ns);
 		json_ref(f, "", ev->exit->proc);
 		kv_i64(f, "exit_code", ev->exit->exit_code);
+		kv_bool(f, "synthetic", ev->exit->synthetic);
 		break;
 	case PARALLAX__V1__EVENT__KIND_ARTIFACT:
 		fprintf(f, "{\"type\":\"artifact\",\"ts_ns\":%" PRIu64,

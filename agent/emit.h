@@ -15,7 +15,8 @@
  *   {"type":"fork","ts_ns":..,"pid":..,"start_time_ns":..,"exec_id":"..",
  *    "parent_pid":..,"parent_start_time_ns":..,"parent_exec_id":".."}
  *   {"type":"exit","ts_ns":..,"pid":..,"start_time_ns":..,"exec_id":"..",
- *    "exit_code":..}
+ *    "exit_code":..,"synthetic":false}
+ *    (synthetic: made up for a process a task pass found gone)
  *   {"type":"artifact","ts_ns":..,"pid":..,"start_time_ns":..,
  *    "exec_id":"..","path":"..","dev":..,"inode":..,"size":..,
  *    "mtime_ns":..,"sha256":"..","kind":"OPEN_FILE","error":""}
@@ -30,7 +31,10 @@
  *    "action":"alert","detail":".."}
  *   {"type":"health","ts_ns":..,"ringbuf_drops":..,"events_total":..,
  *    "hash_errors":..,"spool_dropped":..,"cpu_share":..,"rss_bytes":..,
- *    "processes_tracked":..,"events_per_s":..}
+ *    "processes_tracked":..,"events_per_s":..,"queue_dropped":..,
+ *    "procs_refused":..,"exec_pass_dropped":..,"unknown_procs":..,
+ *    "net_unowned":..,"hash_deferred":..,"synthetic_exits":..}
+ *    (the counters are AgentHealth's, documented in parallax.proto)
  */
 #ifndef AGENT_EMIT_H
 #define AGENT_EMIT_H
@@ -65,7 +69,9 @@ struct agent_emit_stats {
 	uint64_t spooled;		/* batches written to the spool */
 	uint64_t replayed;		/* spooled batches the client took */
 	uint64_t spool_dropped;		/* spooled batches lost: the spool
-					 * was full, or a record unreadable */
+					 * was full, a record unreadable, or
+					 * refused on replay (batches, not
+					 * events: see AgentHealth) */
 };
 
 struct agent_emit;

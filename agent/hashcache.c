@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The digest cache: a chained hash on the file-version key plus a FIFO list
- * for eviction.  Digests are computed synchronously on the caller's thread.
- *
- * XXX: a large file read here stalls the agent's loop for the read; there
- * is a per-file byte limit but no I/O rate budget yet.
+ * for eviction.  agent_hashcache_get computes a digest at once on the
+ * caller's thread, which the agent does only for files up to
+ * AGENT_HASH_INLINE_BYTES; larger ones are opened here
+ * (agent_hashcache_open), digested a chunk at a time by hashjob.c under
+ * the I/O budget, and stored with agent_hashcache_put.
  */
 #include "hashcache.h"
 
@@ -147,31 +148,73 @@ static int open_in_root(const char *root, const char *path)
 	return fd;
 }
 
+/* 0 when the open file <fd> is the key's file (a regular file of its size
+ * and, with <check_ino>, inode), else -errno. */
+static int check_fd(int fd, const struct agent_hash_key *key, bool check_ino)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size != key->size ||
+	    (check_ino && (uint64_t)st.st_ino != key->ino))
+		return -ESTALE;
+	return 0;
+}
+
 /* Digests the open file <fd> when it is the key's file; closes <fd>. */
 static int digest_fd(struct agent_hashcache *hc, int fd,
 		     const struct agent_hash_key *key, bool check_ino,
 		     char hex[PX_SHA256_HEX_LEN + 1])
 {
-	struct stat st;
-	int err;
+	int err = check_fd(fd, key, check_ino);
 
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		goto out_close;
-	}
-	if ((uint64_t)st.st_size != key->size ||
-	    (check_ino && (uint64_t)st.st_ino != key->ino)) {
-		err = -ESTALE;
-		goto out_close;
-	}
-	err = px_sha256_fd(fd, hc->max_bytes, hex, NULL);
-out_close:
+	if (!err)
+		err = px_sha256_fd(fd, hc->max_bytes, hex, NULL);
 	close(fd);
 	return err;
+}
+
+int agent_hashcache_open(struct agent_hashcache *hc,
+			 const struct agent_hash_key *key, const char *root,
+			 const char *path, const char *fdpath)
+{
+	int fd = -ENOENT, err;
+
+	if (hc->max_bytes && key->size > hc->max_bytes)
+		return -EFBIG;
+	if (root && path && *path) {
+		fd = open_in_root(root, path);
+		if (fd >= 0 && (err = check_fd(fd, key, true)) < 0) {
+			close(fd);
+			fd = err;
+		}
+	}
+	if (fd < 0 && fdpath) {
+		/* As in get: the process's own descriptor, size checked. */
+		fd = open(fdpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			fd = -errno;
+		else if ((err = check_fd(fd, key, false)) < 0) {
+			close(fd);
+			fd = err;
+		}
+	}
+	if (fd < 0)
+		hc->st.errors++;
+	return fd;
+}
+
+void agent_hashcache_put(struct agent_hashcache *hc,
+			 const struct agent_hash_key *key,
+			 const char hex[PX_SHA256_HEX_LEN + 1])
+{
+	if (find(hc, key))
+		return;
+	hc->st.computed++;
+	store(hc, key, hex);
 }
 
 int agent_hashcache_get(struct agent_hashcache *hc,

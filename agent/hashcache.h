@@ -52,6 +52,22 @@ int agent_hashcache_get(struct agent_hashcache *hc,
 			const char *path, const char *fdpath,
 			char hex[PX_SHA256_HEX_LEN + 1]);
 
+/*
+ * For a digest computed elsewhere (hashjob.c): the file version <key>
+ * opened as get would read it, checked to be that version.  Returns the
+ * descriptor (the caller closes it) or -errno (-EFBIG past max_bytes),
+ * counted as an error.
+ */
+int agent_hashcache_open(struct agent_hashcache *hc,
+			 const struct agent_hash_key *key, const char *root,
+			 const char *path, const char *fdpath);
+
+/* Stores the digest <hex> of <key> computed elsewhere (a no-op when it is
+ * cached already). */
+void agent_hashcache_put(struct agent_hashcache *hc,
+			 const struct agent_hash_key *key,
+			 const char hex[PX_SHA256_HEX_LEN + 1]);
+
 /* Evicts the oldest digests until at most <keep> remain; returns how
  * many went (for the agent's memory cap). */
 size_t agent_hashcache_shrink(struct agent_hashcache *hc, size_t keep);

@@ -284,6 +284,27 @@ static void on_task(void *arg, const struct px_task_rec *rec)
 				    NULL, 0, false, true));
 }
 
+/*
+ * A process the task pass no longer finds has exited without the agent
+ * seeing it (its exit record was dropped, or the table learnt of it from
+ * an iterator and it died between passes).  The collector ends a
+ * process's "loaded now" rows at its ProcessExit, so one is made up,
+ * flagged synthetic, with the time it was found gone.
+ */
+static void on_swept(void *arg, const struct agent_proc *p)
+{
+	struct agent_ctx *ctx = arg;
+	Parallax__V1__Event *ev;
+
+	ev = agent_ev_new(px_now_ns(), PARALLAX__V1__EVENT__KIND_EXIT);
+	if (!ev)
+		return;
+	ev->exit->proc = agent_ev_ref(p->pid, p->start_time, p->exec_id);
+	ev->exit->synthetic = true;
+	ctx->cnt.synthetic_exits++;
+	agent_emit_event(ctx->emit, ev);
+}
+
 int agent_lifecycle_resync(struct agent_ctx *ctx)
 {
 	size_t before = agent_proctab_count(ctx->tab), gone;
@@ -296,7 +317,8 @@ int agent_lifecycle_resync(struct agent_ctx *ctx)
 			px_q(strerror(-rc)));
 		return rc;
 	}
-	gone = agent_proctab_sweep(ctx->tab, ctx->resync_gen);
+	gone = agent_proctab_sweep_each(ctx->tab, ctx->resync_gen, on_swept,
+					ctx);
 	px_debug(MOD, "task pass", "before=%zu after=%zu gone=%zu", before,
 		 agent_proctab_count(ctx->tab), gone);
 	return 0;

@@ -35,16 +35,16 @@ static const struct px_config_key keys[] = {
 	{ "agent.batch_max_events", "256", "events per batch at most" },
 	{ "agent.batch_delay_ms", "200", "a partial batch is sent after this" },
 	{ "agent.queue_max_events", "65536",
-	  "events held while the collector is slow; more are dropped and counted" },
+	  "events held while the collector is slow; more are dropped and counted (lowered to fit a quarter of agent.memory_max_bytes, about 1 KiB each)" },
 	{ "agent.hash_max_bytes", "1073741824",
 	  "artifacts larger than this are reported without sha256" },
 	{ "agent.hash_rate_bytes", "33554432",
 	  "I/O budget of hashing, bytes per second (0: none); artifacts over it wait for a later pass" },
 	{ "agent.hash_burst_bytes", "67108864", "I/O budget burst, bytes" },
 	{ "agent.max_processes", "131072",
-	  "process table bound (about 1 KiB each); processes past it are counted, not tracked" },
+	  "process table bound (about 1 KiB each; lowered to fit a quarter of agent.memory_max_bytes); processes past it are counted, not tracked" },
 	{ "agent.memory_max_bytes", "50331648",
-	  "RSS cap, checked at each health tick: past it the digest cache is cut (0: none)" },
+	  "RSS cap: bounds the process table and event queue at start, and past it at a health tick the digest cache is cut (0: none)" },
 	{ "agent.hash_cache_entries", "65536",
 	  "file versions whose sha256 is remembered" },
 	{ "agent.iter_dpath", "true",
@@ -68,6 +68,10 @@ static const struct px_config_key keys[] = {
 	{ "agent.ignore_self", "true",
 	  "leave the agent's own process out of what it reports" },
 	{ "agent.deny_pids", "", "pids not reported (comma-separated)" },
+	{ "agent.allow_pids", "",
+	  "when set, only these pids (not their children) are reported, with those of agent.allow_cgroups" },
+	{ "agent.artifact_suffixes", ".jar,.war,.ear,.zip,.so",
+	  "open files whose names end so are artifacts (at most 8, each 2-8 bytes from its dot); .so also matches .so.N versions" },
 	{ "agent.deny_cgroups", "",
 	  "cgroup v2 directories (or ids) whose subtrees are not reported" },
 	{ "agent.allow_cgroups", "",
@@ -88,16 +92,20 @@ static void usage(FILE *f, const struct px_config *cfg)
 		"usage: parallax-agent [flags]\n"
 		"\n"
 		"Streams what runs on this node to the collector: process lifecycle,\n"
-		"open artifacts (jar, war, ear, zip, so), executable mappings, watched\n"
-		"JVM class loads (hotspot USDT), TCP connects/accepts/listeners, and its\n"
-		"own health.  No syscall is traced unless agent.watch_exe is set.\n"
-		"Batches wait in a bounded spool while the collector is away.\n"
+		"open artifacts (jar, war, ear, zip, so, so.N: agent.artifact_suffixes),\n"
+		"executable mappings, watched JVM class loads (hotspot USDT), TCP\n"
+		"connects/accepts/listeners, and its own health.  No syscall is traced\n"
+		"unless agent.watch_exe is set.  Batches wait in a bounded spool while\n"
+		"the collector is away.\n"
 		"\n"
 		"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE (plus\n"
 		"CAP_SYS_ADMIN for the JVM probe, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH\n"
 		"to read other processes' files), and a kernel with BTF.  After loading it\n"
-		"keeps only what agent.drop_capabilities lists.  JVM classes loaded before\n"
-		"the probe is attached to that JVM's libjvm.so are not seen.\n"
+		"keeps only what agent.drop_capabilities lists.  CAP_SYS_ADMIN stays while\n"
+		"agent.jvm_late_attach is true (the default): the kernel refuses the\n"
+		"uprobe for a libjvm.so first seen at run time (a JVM in a container)\n"
+		"without it; set that key to false to drop it as well.  JVM classes loaded\n"
+		"before the probe is attached to that JVM's libjvm.so are not seen.\n"
 		"\n"
 		"flags:\n"
 		"  --collector HOST:PORT  collector address (default 127.0.0.1:50551)\n"
@@ -206,9 +214,52 @@ static int parse_watch(const struct px_config *cfg, struct agent_options *o)
 	return 0;
 }
 
+/*
+ * agent.artifact_suffixes into <o>: each starts with a dot, fits
+ * PX_SUFFIX_LEN, and one ending in ".so" also matches versioned names.
+ */
+static int parse_suffixes(const struct px_config *cfg, struct agent_options *o)
+{
+	const char *v = px_config_get(cfg, "agent.artifact_suffixes");
+	char *copy = strdup(v ? v : ""), *save = NULL, *tok;
+	int rc = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ", ", &save); tok && !rc;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		size_t n = strlen(tok);
+		struct px_suffix *s;
+
+		if (o->n_suffixes == PX_MAX_SUFFIXES) {
+			fprintf(stderr, "parallax-agent: agent.artifact_suffixes: more than %d entries\n",
+				PX_MAX_SUFFIXES);
+			rc = -EINVAL;
+			break;
+		}
+		if (tok[0] != '.' || n < 2 || n > PX_SUFFIX_LEN) {
+			fprintf(stderr, "parallax-agent: agent.artifact_suffixes: %s is not a dot and 1-%d bytes\n",
+				tok, PX_SUFFIX_LEN - 1);
+			rc = -EINVAL;
+			break;
+		}
+		s = &o->suffixes[o->n_suffixes++];
+		s->len = (uint8_t)n;
+		memcpy(s->s, tok, n);
+		if (n >= 3 && !strcmp(tok + n - 3, ".so"))
+			s->flags |= PX_SUFFIX_VERSIONED;
+	}
+	free(copy);
+	if (!rc && !o->n_suffixes) {
+		fprintf(stderr, "parallax-agent: agent.artifact_suffixes is empty: no open file would be reported\n");
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
 static int parse_filters(const struct px_config *cfg, struct agent_options *o)
 {
-	uint64_t pids[AGENT_MAX_FILTERS];
+	uint64_t pids[AGENT_MAX_FILTERS], allow[AGENT_MAX_FILTERS];
 	char err[256] = "";
 	bool self;
 	int rc;
@@ -220,10 +271,17 @@ static int parse_filters(const struct px_config *cfg, struct agent_options *o)
 	if (!rc)
 		rc = parse_ids(cfg, "agent.allow_cgroups", true,
 			       o->allow_cgroups, &o->n_allow_cgroups);
+	if (!rc)
+		rc = parse_ids(cfg, "agent.allow_pids", false, allow,
+			       &o->n_allow_pids);
+	if (!rc)
+		rc = parse_suffixes(cfg, o);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < o->n_deny_pids; i++)
 		o->deny_pids[i] = (uint32_t)pids[i];
+	for (size_t i = 0; i < o->n_allow_pids; i++)
+		o->allow_pids[i] = (uint32_t)allow[i];
 	if (px_config_get_bool(cfg, "agent.ignore_self", &self, err,
 			       sizeof(err)) < 0) {
 		fprintf(stderr, "parallax-agent: %s\n", err);

@@ -48,6 +48,9 @@ struct agent_probe {
 	uint32_t wakeup_bytes;		/* see proc_ctx.bpf.h */
 	bool watching;			/* sys_enter attached */
 	bool allowlist;			/* see filter.bpf.h */
+	bool pid_allowlist;
+	struct px_suffix suffixes[PX_MAX_SUFFIXES];	/* for the iterator */
+	uint32_t n_suffixes;
 	agent_probe_event_fn fn;
 	void *arg;
 };
@@ -175,6 +178,8 @@ static int apply_filters(struct agent_probe *p,
 
 	for (size_t i = 0; i < o->n_deny_pids && !rc; i++)
 		rc = agent_probe_filter(p, AGENT_DENY_PID, o->deny_pids[i]);
+	for (size_t i = 0; i < o->n_allow_pids && !rc; i++)
+		rc = agent_probe_filter(p, AGENT_ALLOW_PID, o->allow_pids[i]);
 	for (size_t i = 0; i < o->n_deny_cgroups && !rc; i++)
 		rc = agent_probe_filter(p, AGENT_DENY_CGROUP,
 					o->deny_cgroups[i]);
@@ -186,10 +191,14 @@ static int apply_filters(struct agent_probe *p,
 
 /* Makes a later object use the process object's filter maps. */
 static int share_filters(const struct agent_probe *p, struct bpf_map *pids,
-			 struct bpf_map *deny_cg, struct bpf_map *allow_cg)
+			 struct bpf_map *allow_pids, struct bpf_map *deny_cg,
+			 struct bpf_map *allow_cg)
 {
 	int rc = bpf_map__reuse_fd(pids, bpf_map__fd(p->proc->maps.deny_pids));
 
+	if (!rc)
+		rc = bpf_map__reuse_fd(allow_pids,
+				       bpf_map__fd(p->proc->maps.allow_pids));
 	if (!rc)
 		rc = bpf_map__reuse_fd(deny_cg,
 				       bpf_map__fd(p->proc->maps.deny_cgroups));
@@ -215,7 +224,11 @@ static int load_files_variant(struct agent_probe *p, bool dpath)
 			p->arts->progs.px_iter_files;
 	bpf_program__set_autoload(other, false);
 	p->arts->rodata->px_allowlist = p->allowlist;
-	rc = share_filters(p, p->arts->maps.deny_pids,
+	memcpy((void *)p->arts->rodata->px_suffixes, p->suffixes,
+	       sizeof(p->suffixes));
+	p->arts->rodata->px_n_suffixes = p->n_suffixes;
+	p->arts->rodata->px_pid_allowlist = p->pid_allowlist;
+	rc = share_filters(p, p->arts->maps.deny_pids, p->arts->maps.allow_pids,
 			   p->arts->maps.deny_cgroups,
 			   p->arts->maps.allow_cgroups);
 	if (!rc)
@@ -267,7 +280,8 @@ static void load_jvm(struct agent_probe *p)
 	}
 	p->jvm->rodata->px_wakeup_bytes = p->wakeup_bytes;
 	p->jvm->rodata->px_allowlist = p->allowlist;
-	rc = share_filters(p, p->jvm->maps.deny_pids,
+	p->jvm->rodata->px_pid_allowlist = p->pid_allowlist;
+	rc = share_filters(p, p->jvm->maps.deny_pids, p->jvm->maps.allow_pids,
 			   p->jvm->maps.deny_cgroups,
 			   p->jvm->maps.allow_cgroups);
 	if (!rc)
@@ -302,7 +316,8 @@ static void load_net(struct agent_probe *p)
 	}
 	p->net->rodata->px_wakeup_bytes = p->wakeup_bytes;
 	p->net->rodata->px_allowlist = p->allowlist;
-	rc = share_filters(p, p->net->maps.deny_pids,
+	p->net->rodata->px_pid_allowlist = p->pid_allowlist;
+	rc = share_filters(p, p->net->maps.deny_pids, p->net->maps.allow_pids,
 			   p->net->maps.deny_cgroups,
 			   p->net->maps.allow_cgroups);
 	if (!rc)
@@ -377,6 +392,12 @@ int agent_probe_open(struct agent_probe **out,
 	p->proc->rodata->px_wakeup_bytes = p->wakeup_bytes;
 	p->allowlist = opts->cgroup_allowlist;
 	p->proc->rodata->px_allowlist = p->allowlist;
+	p->pid_allowlist = opts->n_allow_pids > 0;
+	p->n_suffixes = (uint32_t)(opts->n_suffixes < PX_MAX_SUFFIXES ?
+				   opts->n_suffixes : PX_MAX_SUFFIXES);
+	memcpy(p->suffixes, opts->suffixes,
+	       p->n_suffixes * sizeof(p->suffixes[0]));
+	p->proc->rodata->px_pid_allowlist = p->pid_allowlist;
 	if (opts->watch_exe && *opts->watch_exe) {
 		p->watching = true;
 		p->proc->rodata->px_watch_on = true;
@@ -739,6 +760,10 @@ int agent_probe_filter(struct agent_probe *p, enum agent_filter what,
 	switch (what) {
 	case AGENT_DENY_PID:
 		fd = bpf_map__fd(p->proc->maps.deny_pids);
+		rc = bpf_map_update_elem(fd, &pid, &one, BPF_ANY);
+		break;
+	case AGENT_ALLOW_PID:
+		fd = bpf_map__fd(p->proc->maps.allow_pids);
 		rc = bpf_map_update_elem(fd, &pid, &one, BPF_ANY);
 		break;
 	case AGENT_DENY_CGROUP:

@@ -50,10 +50,16 @@ struct agent_probe_opts {
 	/* Filters in place before anything is attached. */
 	const uint32_t *deny_pids;
 	size_t n_deny_pids;
+	const uint32_t *allow_pids;	/* none: no pid allow-list */
+	size_t n_allow_pids;
 	const uint64_t *deny_cgroups;
 	size_t n_deny_cgroups;
 	const uint64_t *allow_cgroups;
 	size_t n_allow_cgroups;
+	/* The artifact suffixes of the file iterator (copied); at most
+	 * PX_MAX_SUFFIXES. */
+	const struct px_suffix *suffixes;
+	size_t n_suffixes;
 };
 
 /*
@@ -134,6 +140,7 @@ uint64_t agent_probe_class_loads(const struct agent_probe *p);
 
 enum agent_filter {
 	AGENT_DENY_PID,		/* id: a tgid */
+	AGENT_ALLOW_PID,	/* id: a tgid, with opts.allow_pids */
 	AGENT_DENY_CGROUP,	/* id: a cgroup v2 id (its directory's inode) */
 	AGENT_ALLOW_CGROUP,	/* with opts.cgroup_allowlist */
 };

@@ -201,6 +201,14 @@ bool agent_proctab_remove(struct agent_proctab *t, uint32_t pid,
 
 size_t agent_proctab_sweep(struct agent_proctab *t, uint64_t gen)
 {
+	return agent_proctab_sweep_each(t, gen, NULL, NULL);
+}
+
+size_t agent_proctab_sweep_each(struct agent_proctab *t, uint64_t gen,
+				void (*gone)(void *arg,
+					     const struct agent_proc *p),
+				void *arg)
+{
 	size_t removed = 0;
 
 	for (size_t i = 0; i < t->nbuckets; i++) {
@@ -211,6 +219,8 @@ size_t agent_proctab_sweep(struct agent_proctab *t, uint64_t gen)
 				pp = &(*pp)->next;
 				continue;
 			}
+			if (gone)
+				gone(arg, *pp);
 			unlink_at(t, pp);
 			removed++;
 		}

@@ -85,6 +85,13 @@ bool agent_proctab_remove(struct agent_proctab *t, uint32_t pid,
  * pass no longer found); returns how many. */
 size_t agent_proctab_sweep(struct agent_proctab *t, uint64_t gen);
 
+/* The same, calling <gone> (may be NULL) with each entry just before it
+ * is freed; <p> is borrowed for the call only. */
+size_t agent_proctab_sweep_each(struct agent_proctab *t, uint64_t gen,
+				void (*gone)(void *arg,
+					     const struct agent_proc *p),
+				void *arg);
+
 size_t agent_proctab_count(const struct agent_proctab *t);
 
 /* Bounds the table to <max_count> entries (0: none): past it, upsert of a

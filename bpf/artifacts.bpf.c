@@ -65,24 +65,82 @@ static __always_inline __s64 inode_mtime_ns(struct inode *ino)
 	       BPF_CORE_READ(old, i_mtime.tv_nsec);
 }
 
-/* True when the last bytes of the dentry name are .jar .war .ear .zip .so */
+/* The suffixes names are matched against; user space fills them. */
+const volatile struct px_suffix px_suffixes[PX_MAX_SUFFIXES];
+const volatile __u32 px_n_suffixes = 0;
+
+/* Bytes of a name's tail looked at; a power of two, so that every index
+ * into the copy is masked into bounds the verifier can see. */
+#define PX_TAIL 32
+#define PX_TAIL_MASK (PX_TAIL - 1)
+#define PX_VERSION_PARTS 4	/* .so.1.2.3.4 at most */
+#define PX_VERSION_DIGITS 6	/* per part */
+
+/* True when suffix <i> ends the first <end> bytes of the tail <t>. */
+static __always_inline bool suffix_at(const char *t, __u32 end, __u32 i)
+{
+	__u32 sl;
+
+	if (i >= PX_MAX_SUFFIXES)
+		return false;
+	sl = px_suffixes[i].len;
+	if (!sl || sl > PX_SUFFIX_LEN || sl > end)
+		return false;
+	for (__u32 k = 0; k < PX_SUFFIX_LEN; k++) {
+		if (k >= sl)
+			break;
+		if (t[(end - sl + k) & PX_TAIL_MASK] != px_suffixes[i].s[k])
+			return false;
+	}
+	return true;
+}
+
+/* The length of the first <n> bytes of <t> without trailing numeric
+ * version parts (".3", ".1.2"); <n> when there are none. */
+static __always_inline __u32 strip_version(const char *t, __u32 n)
+{
+	__u32 end = n;
+
+	for (int part = 0; part < PX_VERSION_PARTS; part++) {
+		__u32 j = end;
+
+		for (int d = 0; d < PX_VERSION_DIGITS && j > 0; d++) {
+			char c = t[(j - 1) & PX_TAIL_MASK];
+
+			if (c < '0' || c > '9')
+				break;
+			j--;
+		}
+		if (j == end || j == 0 || t[(j - 1) & PX_TAIL_MASK] != '.')
+			break;
+		end = j - 1;
+	}
+	return end;
+}
+
+/* True when the dentry name ends in one of the configured suffixes. */
 static __always_inline bool artifact_name(const unsigned char *name, __u32 len)
 {
-	char t[4];
+	char t[PX_TAIL] = {};
+	__u32 n = len < PX_TAIL ? len : PX_TAIL_MASK;
+	__u32 bare;
 
-	if (len < 4 || bpf_probe_read_kernel(t, 4, name + len - 4) < 0)
+	/* The mask is a no-op (n < PX_TAIL) that bounds the size for the
+	 * verifier whatever clang made of the comparison. */
+	n &= PX_TAIL_MASK;
+	if (!n || bpf_probe_read_kernel(t, n, name + len - n) < 0)
 		return false;
-	if (t[1] == '.' && t[2] == 's' && t[3] == 'o')
-		return true;
-	if (t[0] != '.')
-		return false;
-	if (t[1] == 'j' && t[2] == 'a' && t[3] == 'r')
-		return true;
-	if (t[1] == 'w' && t[2] == 'a' && t[3] == 'r')
-		return true;
-	if (t[1] == 'e' && t[2] == 'a' && t[3] == 'r')
-		return true;
-	return t[1] == 'z' && t[2] == 'i' && t[3] == 'p';
+	bare = strip_version(t, n);
+	for (__u32 i = 0; i < PX_MAX_SUFFIXES; i++) {
+		if (i >= px_n_suffixes)
+			break;
+		if (suffix_at(t, n, i))
+			return true;
+		if (bare != n && (px_suffixes[i].flags & PX_SUFFIX_VERSIONED) &&
+		    suffix_at(t, bare, i))
+			return true;
+	}
+	return false;
 }
 
 /*

@@ -86,9 +86,27 @@ struct px_task_rec {
 #define PX_FILE_HAS_PATH 0x1	/* path[] is bpf_d_path's full path */
 
 /*
+ * The artifact suffixes the task_file iterator matches dentry names
+ * against (agent.artifact_suffixes), set before load.  A suffix with
+ * PX_SUFFIX_VERSIONED also matches when numeric version parts follow it,
+ * as shared objects are named: ".so" matches "libssl.so.3" and
+ * "libfoo.so.1.2.3".
+ */
+#define PX_MAX_SUFFIXES 8
+#define PX_SUFFIX_LEN 8		/* bytes of one suffix, dot included */
+#define PX_SUFFIX_VERSIONED 0x1
+
+struct px_suffix {
+	__u8 len;		/* 0: unused slot */
+	__u8 flags;		/* PX_SUFFIX_* */
+	char s[PX_SUFFIX_LEN];	/* not NUL-terminated */
+};
+
+/*
  * One record of the task_file iterator: an open regular file of a thread
- * group leader whose name ends in an artifact suffix (.jar .war .ear .zip
- * .so).  dev is the kernel's encoding (major << 20 | minor).
+ * group leader whose name ends in an artifact suffix (by default .jar .war
+ * .ear .zip .so and .so.N).  dev is the kernel's encoding
+ * (major << 20 | minor).
  */
 struct px_file_rec {
 	__u32 tgid;

@@ -8,7 +8,8 @@
  * handshake completes in softirq.  So the owner is noted where it is known
  * (CLOSE -> SYN_SENT in connect(), -> LISTEN in listen()) and looked up
  * when the connection is established: a connect by its socket, an accept
- * by the listener's (family, port).  With SO_REUSEPORT the last process
+ * by the listener's (network namespace, family, port): containers listen
+ * on the same ports in their own namespaces.  With SO_REUSEPORT the last process
  * that listened on the port is named.  Listeners opened before the agent
  * are learnt by a task_file iterator (px_iter_listeners below) that user
  * space runs at start and on every resync.
@@ -46,10 +47,10 @@ struct {
 struct listen_key {
 	__u16 family;
 	__u16 port;
-	__u32 pad;
+	__u32 netns;		/* inode of the socket's network namespace */
 };
 
-/* Listening (family, port) -> the process that called listen(). */
+/* Listening (netns, family, port) -> the process that called listen(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -110,6 +111,12 @@ static __always_inline void emit(struct trace_event_raw_inet_sock_set_state *a,
 	bpf_ringbuf_submit(ev, rb_flags());
 }
 
+/* The inode of <sk>'s network namespace; 0 without CONFIG_NET_NS. */
+static __always_inline __u32 sock_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
 SEC("tp/sock/inet_sock_set_state")
 int px_sock_state(struct trace_event_raw_inet_sock_set_state *a)
 {
@@ -123,6 +130,8 @@ int px_sock_state(struct trace_event_raw_inet_sock_set_state *a)
 		return 0;
 	lk.family = a->family;
 	lk.port = a->sport;
+	/* An accepted socket is in its listener's namespace. */
+	lk.netns = sock_netns((const struct sock *)a->skaddr);
 
 	if (to == PX_TCP_SYN_SENT) {
 		c = current_ctx();
@@ -186,6 +195,7 @@ int px_iter_listeners(struct bpf_iter__task_file *ctx)
 	if (lk.family != PX_AF_INET && lk.family != PX_AF_INET6)
 		return 0;
 	lk.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	lk.netns = sock_netns(sk);
 	if (px_task_filtered(task) || bpf_map_lookup_elem(&listeners, &lk))
 		return 0;
 	c = bpf_map_lookup_elem(&ctx_buf, &zero);

@@ -44,6 +44,24 @@ static __always_inline __u32 task_loginuid(struct task_struct *t)
 	return BPF_CORE_READ(t, loginuid.val);
 }
 
+/*
+ * The pid namespace the task itself lives in: the one its struct pid was
+ * allocated at its deepest level in.  nsproxy->pid_ns_for_children is only
+ * where future children go, which differs after unshare(CLONE_NEWPID).
+ */
+static __always_inline __u32 task_pid_ns(struct task_struct *t)
+{
+	struct pid *pid = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct pid_namespace *ns = NULL;
+
+	/* pid namespaces nest at most 32 deep (MAX_PID_NS_LEVEL). */
+	level &= 31;
+	if (bpf_core_read(&ns, sizeof(ns), &pid->numbers[level].ns) || !ns)
+		return 0;
+	return BPF_CORE_READ(ns, ns.inum);
+}
+
 static __always_inline void count_drop(void)
 {
 	__u32 zero = 0;
@@ -67,7 +85,7 @@ static __always_inline void fill_ctx(struct px_proc_ctx *c,
 	c->euid = BPF_CORE_READ(t, cred, euid.val);
 	c->loginuid = task_loginuid(t);
 	c->mnt_ns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
-	c->pid_ns = BPF_CORE_READ(t, nsproxy, pid_ns_for_children, ns.inum);
+	c->pid_ns = task_pid_ns(t);
 	c->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 	BPF_CORE_READ_STR_INTO(&c->comm, t, comm);
 }

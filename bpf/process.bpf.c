@@ -48,6 +48,26 @@ struct {
 	__type(value, __u8);
 } watch_seen SEC(".maps");
 
+/* Thread groups whose exit was reported, keyed by (tgid, start time):
+ * several threads of one group can leave do_exit() at once, and each that
+ * reads signal->live after the last decrement sees 0. */
+struct exit_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_time;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct exit_key);
+	__type(value, __u8);
+} exits_seen SEC(".maps");
+
+/* The argv copy below masks its size with PX_ARGS_LEN - 1. */
+_Static_assert((PX_ARGS_LEN & (PX_ARGS_LEN - 1)) == 0,
+	       "PX_ARGS_LEN must be a power of two");
+
 static __always_inline bool is_watch_exe(const char *exe)
 {
 	for (int i = 0; i < PX_EXE_LEN; i++) {
@@ -96,11 +116,21 @@ int BPF_PROG(px_exec, struct task_struct *p, pid_t old_pid,
 	start = BPF_CORE_READ(p, mm, arg_start);
 	end = BPF_CORE_READ(p, mm, arg_end);
 	len = end > start ? end - start : 0;
-	if (len > PX_ARGS_LEN) {
+	/*
+	 * The copy's size must be provably within args[] whatever clang does
+	 * with a clamp (it may test one register and pass a copy): a full
+	 * buffer is a constant size, anything shorter is masked.
+	 */
+	if (len >= PX_ARGS_LEN) {
+		if (len > PX_ARGS_LEN)
+			ev->hdr.flags |= PX_F_ARGS_TRUNCATED;
 		len = PX_ARGS_LEN;
-		ev->hdr.flags |= PX_F_ARGS_TRUNCATED;
+		n = bpf_probe_read_user(ev->args, PX_ARGS_LEN, (void *)start);
+	} else {
+		n = bpf_probe_read_user(ev->args, len & (PX_ARGS_LEN - 1),
+					(void *)start);
 	}
-	if (bpf_probe_read_user(ev->args, len, (void *)start) < 0)
+	if (n < 0)
 		len = 0;	/* user space falls back to /proc/<pid>/cmdline */
 	ev->hdr.args_len = len;
 	if (px_watch_on && is_watch_exe(ev->exe)) {
@@ -156,18 +186,27 @@ int BPF_PROG(px_fork, struct task_struct *parent, struct task_struct *child)
  * signal->live was decremented and before namespaces and files are
  * released.  The process is gone when the last thread leaves (live == 0),
  * which need not be the leader; the event names the group by its leader.
+ * Threads leaving together may all see live == 0: exits_seen lets only
+ * the first of them report.
  */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(px_exit, struct task_struct *p)
 {
+	struct exit_key ek = {};
 	struct task_struct *leader;
 	struct px_proc_event *ev;
+	__u8 one = 1;
 	int code;
 
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	if (is_kthread(p) || px_task_filtered(p))
 		return 0;
+	leader = BPF_CORE_READ(p, group_leader);
+	ek.tgid = BPF_CORE_READ(p, tgid);
+	ek.start_time = BPF_CORE_READ(leader, start_time);
+	if (bpf_map_update_elem(&exits_seen, &ek, &one, BPF_NOEXIST))
+		return 0;	/* another thread of the group reported it */
 	if (px_watch_on) {
 		__u32 tgid = BPF_CORE_READ(p, tgid);
 
@@ -179,7 +218,6 @@ int BPF_PROG(px_exit, struct task_struct *p)
 		count_drop();
 		return 0;
 	}
-	leader = BPF_CORE_READ(p, group_leader);
 	ev->type = PX_EV_EXIT;
 	ev->flags = 0;
 	ev->ts = bpf_ktime_get_ns();

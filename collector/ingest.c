@@ -459,6 +459,8 @@ static const char *process_detail(const Parallax__V1__Event *e,
 	case PARALLAX__V1__EVENT__KIND_EXIT:
 		*proc = e->exit->proc;
 		coll_json_i64(j, "exit_code", e->exit->exit_code);
+		if (e->exit->synthetic)
+			coll_json_u64(j, "synthetic", 1);
 		return "exit";
 	default: { /* PARALLAX__V1__EVENT__KIND_ARTIFACT */
 		const Parallax__V1__ArtifactLoaded *x = e->artifact;
@@ -514,6 +516,14 @@ static const char *event_detail(const Parallax__V1__Event *e,
 		coll_json_u64(j, "processes_tracked",
 			      e->health->processes_tracked);
 		coll_json_f64(j, "events_per_s", e->health->events_per_s);
+		coll_json_u64(j, "queue_dropped", e->health->queue_dropped);
+		coll_json_u64(j, "procs_refused", e->health->procs_refused);
+		coll_json_u64(j, "exec_pass_dropped",
+			      e->health->exec_pass_dropped);
+		coll_json_u64(j, "unknown_procs", e->health->unknown_procs);
+		coll_json_u64(j, "net_unowned", e->health->net_unowned);
+		coll_json_u64(j, "hash_deferred", e->health->hash_deferred);
+		coll_json_u64(j, "synthetic_exits", e->health->synthetic_exits);
 		kind = "health";
 		break;
 	case PARALLAX__V1__EVENT__KIND_MCP:

@@ -3,6 +3,12 @@
  * The on-disk spool (see spool.h).  An in-memory queue of (seq, size)
  * mirrors the directory, oldest at the head, so the bound is kept without
  * listing the directory again; only px_spool_open lists it.
+ *
+ * A record is written to a temporary name, fsync'd, renamed into place and
+ * the directory fsync'd, so after a crash or power loss a ".rec" name
+ * holds the whole record or is absent.  A zero-length record (left by a
+ * file system that lost the data but kept the rename) carries nothing: it
+ * is removed on open and counted as dropped, never replayed.
  */
 #include "spool.h"
 
@@ -115,6 +121,11 @@ static int load_existing(struct px_spool *sp)
 		if (end != d->d_name + 16 ||
 		    fstatat(sp->dirfd, d->d_name, &st, 0) < 0)
 			continue;
+		if (st.st_size == 0) {
+			unlinkat(sp->dirfd, d->d_name, 0);
+			sp->st.dropped++;
+			continue;
+		}
 		rc = push(sp, seq, (uint64_t)st.st_size);
 		if (seq >= sp->next_seq)
 			sp->next_seq = seq + 1;
@@ -203,7 +214,8 @@ void px_spool_close(struct px_spool *sp)
 	free(sp);
 }
 
-/* Writes <data> to the temporary file <tmp>; 0 or -errno. */
+/* Writes <data> to the temporary file <tmp> and syncs it to disk, so that
+ * the rename that follows never exposes a short record; 0 or -errno. */
 static int write_tmp(int dirfd, const char *tmp, const void *data, size_t len)
 {
 	const char *p = data;
@@ -224,6 +236,8 @@ static int write_tmp(int dirfd, const char *tmp, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
 	if (rc)
@@ -246,6 +260,13 @@ int px_spool_append(struct px_spool *sp, const void *data, size_t len)
 	if (renameat(sp->dirfd, tmp, sp->dirfd, name) < 0) {
 		rc = -errno;
 		unlinkat(sp->dirfd, tmp, 0);
+		return rc;
+	}
+	/* The new name must reach the disk too, or a crash can lose a record
+	 * whose batch the caller already let go of. */
+	if (fsync(sp->dirfd) < 0) {
+		rc = -errno;
+		unlinkat(sp->dirfd, name, 0);
 		return rc;
 	}
 	rc = push(sp, sp->next_seq, len);
@@ -276,8 +297,14 @@ int px_spool_peek(struct px_spool *sp, void **data, size_t *len)
 	if (!sp->count)
 		return -ENOENT;
 	r = &sp->q[sp->head];
+	if (!r->size) {
+		/* Nothing to replay: dropped and counted like a bad read. */
+		sp->st.dropped++;
+		drop_oldest(sp);
+		return -EBADMSG;
+	}
 	rec_name(r->seq, name);
-	buf = malloc(r->size ? r->size : 1);
+	buf = malloc(r->size);
 	if (!buf)
 		return -ENOMEM;
 	fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC);

@@ -23,7 +23,8 @@ struct px_spool_stats {
 	uint64_t records;	/* held now */
 	uint64_t bytes;		/* held now (record payloads) */
 	uint64_t appended;	/* since open */
-	uint64_t dropped;	/* records deleted to stay within the bound */
+	uint64_t dropped;	/* records deleted: past the bound, unreadable
+				 * or empty */
 	uint64_t dropped_bytes;
 	uint64_t popped;	/* records taken out by px_spool_pop */
 };

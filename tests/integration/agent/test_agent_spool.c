@@ -356,11 +356,12 @@ START_TEST(within_the_bound_every_event_arrives_exactly_once)
 	run(r, "268435456", 60);
 	for (int i = 0; i < r->n_execs; i++)
 		got += r->seen[i] == 1;
-	fprintf(stderr, "spool: accepted=%llu duplicates=%llu spooled_files_max=%zu execs=%d/%d\n",
+	fprintf(stderr, "spool: accepted=%llu duplicates=%llu spooled_files_max=%zu execs=%d/%d out_of_order=%d\n",
 		(unsigned long long)r->accepted,
 		(unsigned long long)r->duplicates, r->max_spooled_files, got,
-		r->n_execs);
+		r->n_execs, r->out_of_order);
 	ck_assert_int_eq(got, r->n_execs);
+	ck_assert_int_eq(r->out_of_order, 0);
 	ck_assert_uint_eq(r->spool_dropped, 0);
 	free(r);
 }

@@ -92,6 +92,62 @@ START_TEST(an_artifact_prints_its_identity_and_digest)
 }
 END_TEST
 
+/* Each AgentHealth counter gets a distinct value, so a field printed
+ * under another's name, or not at all, fails. */
+START_TEST(health_prints_every_drop_counter)
+{
+	Parallax__V1__Event *ev = agent_ev_new(7,
+					       PARALLAX__V1__EVENT__KIND_HEALTH);
+	static const char *const want[] = {
+		"\"ringbuf_drops\":1,", "\"spool_dropped\":2,",
+		"\"queue_dropped\":3,", "\"procs_refused\":4,",
+		"\"exec_pass_dropped\":5,", "\"unknown_procs\":6,",
+		"\"net_unowned\":7,", "\"hash_deferred\":8,",
+		"\"synthetic_exits\":9}",
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(ev);
+	ev->health->ringbuf_drops = 1;
+	ev->health->spool_dropped = 2;
+	ev->health->queue_dropped = 3;
+	ev->health->procs_refused = 4;
+	ev->health->exec_pass_dropped = 5;
+	ev->health->unknown_procs = 6;
+	ev->health->net_unowned = 7;
+	ev->health->hash_deferred = 8;
+	ev->health->synthetic_exits = 9;
+	agent_emit_json(f, ev);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ck_assert_msg(strstr(buf, want[i]), "%s missing from %s",
+			      want[i], buf);
+	free(buf);
+	agent_ev_free(ev);
+}
+END_TEST
+
+START_TEST(a_synthetic_exit_says_so)
+{
+	Parallax__V1__Event *ev = agent_ev_new(7,
+					       PARALLAX__V1__EVENT__KIND_EXIT);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(ev);
+	ev->exit->proc = agent_ev_ref(9, 10, "h:b:9:10");
+	ev->exit->synthetic = true;
+	agent_emit_json(f, ev);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\"exit_code\":0,\"synthetic\":true}"));
+	free(buf);
+	agent_ev_free(ev);
+}
+END_TEST
+
 START_TEST(stdout_mode_writes_every_event_at_once)
 {
 	struct agent_emit_config cfg = { 0 };
@@ -169,6 +225,8 @@ int main(void)
 	tcase_add_test(tc, an_exec_prints_as_one_escaped_json_line);
 	tcase_add_test(tc, an_artifact_prints_its_identity_and_digest);
 	tcase_add_test(tc, stdout_mode_writes_every_event_at_once);
+	tcase_add_test(tc, health_prints_every_drop_counter);
+	tcase_add_test(tc, a_synthetic_exit_says_so);
 	tcase_add_test(tc,
 		       events_queue_while_the_client_is_full_and_drop_past_the_bound);
 	suite_add_tcase(s, tc);

@@ -104,6 +104,34 @@ START_TEST(sweep_forgets_processes_a_pass_did_not_see)
 }
 END_TEST
 
+/* Bits of the pids the sweep reported gone, checked against its count. */
+static void note_gone(void *arg, const struct agent_proc *p)
+{
+	uint32_t *mask = arg;
+
+	char want[AGENT_EXEC_ID_LEN];
+
+	/* Still whole when handed over: the exit names the process. */
+	agent_exec_id(want, sizeof(want), HOST, BOOT, p->pid, p->start_time);
+	ck_assert_str_eq(p->exec_id, want);
+	*mask |= 1u << p->pid;
+}
+
+START_TEST(sweep_hands_each_forgotten_process_over_first)
+{
+	struct agent_proctab *t = agent_proctab_new(HOST, BOOT);
+	uint32_t gone = 0;
+
+	for (uint32_t pid = 1; pid <= 10; pid++)
+		agent_proctab_upsert(t, pid, pid * 10, NULL)->seen_gen =
+			pid % 3 ? 4 : 1;
+	ck_assert_uint_eq(agent_proctab_sweep_each(t, 4, note_gone, &gone), 3);
+	ck_assert_uint_eq(gone, 1u << 3 | 1u << 6 | 1u << 9);
+	ck_assert_uint_eq(agent_proctab_count(t), 7);
+	agent_proctab_free(t);
+}
+END_TEST
+
 START_TEST(the_table_grows_and_keeps_every_entry)
 {
 	struct agent_proctab *t = agent_proctab_new(HOST, BOOT);
@@ -198,6 +226,7 @@ int main(void)
 	tcase_add_test(tc, a_reused_pid_replaces_the_old_process);
 	tcase_add_test(tc, remove_needs_the_matching_start_time);
 	tcase_add_test(tc, sweep_forgets_processes_a_pass_did_not_see);
+	tcase_add_test(tc, sweep_hands_each_forgotten_process_over_first);
 	tcase_add_test(tc, the_table_grows_and_keeps_every_entry);
 	tcase_add_test(tc, an_artifact_is_marked_once_per_process);
 	tcase_add_test(tc,

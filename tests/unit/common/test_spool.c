@@ -176,6 +176,35 @@ START_TEST(half_written_records_are_removed_on_open)
 }
 END_TEST
 
+/* What a crash on a file system that kept the rename but not the data
+ * leaves: a whole-named, empty record.  It is dropped and counted. */
+START_TEST(an_empty_record_is_dropped_on_open_not_replayed)
+{
+	struct px_spool_stats st;
+	struct px_spool *sp;
+	char path[128];
+	int fd;
+
+	make_dir();
+	sp = open_spool(1 << 20);
+	ck_assert_int_eq(append_tagged(sp, 'a'), 0);
+	px_spool_close(sp);
+	snprintf(path, sizeof(path), "%s/0000000000000009.rec", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	sp = open_spool(1 << 20);
+	px_spool_get_stats(sp, &st);
+	ck_assert_uint_eq(st.records, 1);
+	ck_assert_uint_eq(st.dropped, 1);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(take_tag(sp), 'a');
+	ck_assert(px_spool_empty(sp));
+	px_spool_close(sp);
+	remove_dir();
+}
+END_TEST
+
 START_TEST(a_record_larger_than_the_bound_is_refused)
 {
 	struct px_spool_stats st;
@@ -227,6 +256,7 @@ static Suite *spool_suite(void)
 	tcase_add_test(tc, records_survive_a_reopen_in_order);
 	tcase_add_test(tc, a_reopen_with_a_smaller_bound_drops_the_oldest);
 	tcase_add_test(tc, half_written_records_are_removed_on_open);
+	tcase_add_test(tc, an_empty_record_is_dropped_on_open_not_replayed);
 	tcase_add_test(tc, a_record_larger_than_the_bound_is_refused);
 	tcase_add_test(tc, an_empty_spool_has_nothing_to_give);
 	tcase_add_test(tc, a_directory_that_cannot_be_made_is_reported);
