@@ -187,7 +187,12 @@ static void usage(FILE *out, const struct px_config *cfg)
 		"\nProgress: images show the layer bytes read, ext images the used\n"
 		"inodes visited, a directory that is a mount point the bytes scanned\n"
 		"against its filesystem's used bytes (an estimate); any other directory\n"
-		"shows a spinner and counts.\n");
+		"shows a spinner and counts.\n"
+		"\nSARIF: locations are relative to each PATH (uriBaseId SRCROOT, then\n"
+		"SRCROOT2, ..., mapped to file:// URIs in originalUriBaseIds); a single\n"
+		"file is located in its directory, a file in an image from the image's\n"
+		"root, and a member of a nested archive at its outermost file, the inner\n"
+		"path in the message and the \"inner\" property.\n");
 }
 
 /* Parses "123", "64k", "256M", "2G" (powers of 1024). */
@@ -517,7 +522,8 @@ static int uplink_finish(struct uplink *u, const struct opts *o)
  * or -errno when the root could not be read.
  */
 static int scan_one(struct scan_ctx *ctx, struct uplink *u,
-		    const struct opts *o, const char *root)
+		    struct scan_doc *doc, const struct opts *o,
+		    const char *root)
 {
 	Parallax__V1__ScanReport rep = PARALLAX__V1__SCAN_REPORT__INIT;
 	struct scan_stats before = ctx->stats;
@@ -540,6 +546,11 @@ static int scan_one(struct scan_ctx *ctx, struct uplink *u,
 		goto out_free;
 	}
 	display = o->snapshot_root ? "/" : real;
+	/* out of memory here only costs the relative locations */
+	if (doc)
+		scan_doc_root(doc, display, kind == SCAN_SNAP_DIR ? SCAN_DOC_DIR :
+			      kind == SCAN_SNAP_FILE ? SCAN_DOC_FILE :
+			      SCAN_DOC_IMAGE);
 	rep.started_ns = px_now_ns();
 	err = scan_snapshot(ctx, kind, real, display);
 	scan_progress_done(ctx);
@@ -694,7 +705,7 @@ static int run(const struct opts *o, char **roots, int n_roots)
 	else if (doc)
 		ctx.events = (struct scan_event_sink){ scan_doc_event, doc };
 	for (i = 0; i < n_roots; i++)
-		if (scan_one(&ctx, u, o, roots[i]))
+		if (scan_one(&ctx, u, doc, o, roots[i]))
 			status = EXIT_USAGE;
 	/* a result that did not reach its reader is an error, never the
 	 * "findings" status a CI gate would read as a verdict */

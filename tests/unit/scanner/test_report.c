@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Outputs and use: SARIF 2.1.0 and CycloneDX 1.5 documents checked by
- * check_docs.py, exit codes per --fail-on, the progress bar only when
+ * check_docs.py (SARIF locations relative to the root scanned), exit codes per --fail-on, the progress bar only when
  * asked or on a terminal (on stderr, reaching 100% where a total is
  * known), and the same findings whatever --threads.
  */
@@ -48,15 +48,21 @@ static void paths(char *out, char *err)
 	snprintf(err, 128, "%s.err", dir);
 }
 
-static void check_doc(const char *kind, const char *out)
+/* check_docs.py over <out>; <flags> "" or "--resolve". */
+static void check_doc_as(const char *kind, const char *out, const char *flags)
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "python3 '%s' %s '%s' >/dev/null",
-		 getenv("PX_SCAN_DOCS"), kind, out);
+	snprintf(cmd, sizeof(cmd), "python3 '%s' %s '%s' %s >/dev/null",
+		 getenv("PX_SCAN_DOCS"), kind, out, flags);
 	ck_assert_msg(getenv("PX_SCAN_DOCS"), "PX_SCAN_DOCS is not set");
 	ck_assert_msg(run_status(cmd) == 0, "%s document fails its checks: %s",
 		      kind, out);
+}
+
+static void check_doc(const char *kind, const char *out)
+{
+	check_doc_as(kind, out, "");
 }
 
 START_TEST(sarif_and_cyclonedx_documents_are_well_formed)
@@ -76,6 +82,69 @@ START_TEST(sarif_and_cyclonedx_documents_are_well_formed)
 	ck_assert(file_has(out, "\"purl\":\"pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1\""));
 	ck_assert(file_has(out, "{\"id\":\"CVE-2021-44228\",\"ratings\":[{\"severity\":\"critical\"}]"));
 	ck_assert(!file_has(out, "AKIAQ3EGRT5YBN7XKD2P"));
+	unlink(out);
+	unlink(err);
+	remove_tree(dir);
+}
+END_TEST
+
+/*
+ * SARIF for pull-request checks: locations relative to the root scanned,
+ * the root in originalUriBaseIds; a nested member at its outer file.
+ */
+START_TEST(sarif_locations_are_relative_to_the_scanned_root)
+{
+	const char *names[] = { "WEB-INF/lib/log4j-core-2.14.1.jar" };
+	char out[128], err[128], args[1024], needle[512], src[4096];
+	const uint8_t *data[1];
+	uint8_t *jar, *war;
+	size_t len, lens[1], wlen;
+
+	build();
+	paths(out, err);
+	snprintf(src, sizeof(src), "%s/true-hits/log4j-core-2.14.1.jar",
+		 fixture_samples());
+	jar = slurp(src, &len);
+	data[0] = jar;
+	lens[0] = len;
+	war = zip_build(1, names, data, lens, &wlen);
+	put_file(dir, "srv/my app#1/shop.war", war, wlen);
+	free(war);
+	free(jar);
+
+	snprintf(args, sizeof(args), "--format sarif --checks packages '%s'", dir);
+	ck_assert_int_eq(scan_bin(args, out, err), 0);
+	check_doc_as("sarif", out, "--resolve");
+	snprintf(needle, sizeof(needle), "\"originalUriBaseIds\":{\"SRCROOT\":{\"uri\":\"file://%s/\"", dir);
+	ck_assert(file_has(out, needle));
+	ck_assert(file_has(out, "\"uri\":\"opt/app/log4j-core.jar\",\"uriBaseId\":\"SRCROOT\""));
+	/* escaped, so '#' starts no fragment; the member is in the message
+	 * and the properties */
+	ck_assert(file_has(out, "\"uri\":\"srv/my%20app%231/shop.war\",\"uriBaseId\":\"SRCROOT\""));
+	ck_assert(file_has(out, "log4j-core 2.14.1 in WEB-INF/lib/log4j-core-2.14.1.jar: CVE-2021-44228"));
+	ck_assert(file_has(out, "\"inner\":\"WEB-INF/lib/log4j-core-2.14.1.jar\""));
+	snprintf(needle, sizeof(needle), "\"uri\":\"%s", dir + 1);
+	ck_assert(!file_has(out, needle));
+
+	/* a single file is located in its directory; a second root is a
+	 * second base */
+	snprintf(args, sizeof(args), "--format sarif --checks packages '%s/opt/app/log4j-core.jar' '%s/srv'",
+		 dir, dir);
+	ck_assert_int_eq(scan_bin(args, out, err), 0);
+	check_doc_as("sarif", out, "--resolve");
+	snprintf(needle, sizeof(needle), "\"SRCROOT\":{\"uri\":\"file://%s/opt/app/\"", dir);
+	ck_assert(file_has(out, needle));
+	snprintf(needle, sizeof(needle), "\"SRCROOT2\":{\"uri\":\"file://%s/srv/\"", dir);
+	ck_assert(file_has(out, needle));
+	ck_assert(file_has(out, "\"uri\":\"log4j-core.jar\",\"uriBaseId\":\"SRCROOT\""));
+	ck_assert(file_has(out, "\"uri\":\"my%20app%231/shop.war\",\"uriBaseId\":\"SRCROOT2\""));
+
+	/* a host's root filesystem: paths as the host sees them */
+	snprintf(args, sizeof(args), "--format sarif --checks packages --snapshot-root '%s'", dir);
+	ck_assert_int_eq(scan_bin(args, out, err), 0);
+	check_doc("sarif", out);
+	ck_assert(file_has(out, "\"SRCROOT\":{\"uri\":\"file:///\""));
+	ck_assert(file_has(out, "\"uri\":\"opt/app/log4j-core.jar\",\"uriBaseId\":\"SRCROOT\""));
 	unlink(out);
 	unlink(err);
 	remove_tree(dir);
@@ -177,6 +246,36 @@ static void scan_piped(const char *flags, const char *image, const char *out,
 		 getenv("PX_SCAN_BIN"), flags, images, image, out, err);
 	ck_assert_int_eq(run_status(cmd), 0);
 }
+
+/* In an image, locations are paths inside it, the image naming the base;
+ * an event about the image file itself keeps an absolute URI. */
+START_TEST(sarif_locations_in_an_image_are_relative_to_its_root)
+{
+	char out[128], err[128], args[512], needle[512], cmd[1024];
+
+	build_images();
+	snprintf(out, sizeof(out), "%s/out", images);
+	snprintf(err, sizeof(err), "%s/err", images);
+	snprintf(args, sizeof(args), "--format sarif '%s/disk.img'", images);
+	ck_assert_int_eq(scan_bin(args, out, err), 0);
+	check_doc("sarif", out);
+	snprintf(needle, sizeof(needle), "\"SRCROOT\":{\"uri\":\"file://%s/disk.img/\"", images);
+	ck_assert(file_has(out, needle));
+	ck_assert(file_has(out, "\"uri\":\"srv/escape\",\"uriBaseId\":\"SRCROOT\""));
+	/* a layer missing: the event is about the image file on disk */
+	snprintf(cmd, sizeof(cmd), "tar -C '%s/d' -cf '%s/missing.tar' l1/layer.tar config.json manifest.json",
+		 images, images);
+	ck_assert_int_eq(run_status(cmd), 0);
+	snprintf(args, sizeof(args), "--format sarif '%s/missing.tar'", images);
+	ck_assert_int_eq(scan_bin(args, out, err), 0);
+	check_doc("sarif", out);
+	ck_assert(file_has(out, "layer missing from image"));
+	snprintf(needle, sizeof(needle), "\"uri\":\"file://%s/missing.tar\"}", images);
+	ck_assert_msg(file_has(out, needle), "no absolute location of the image in %s", out);
+	unlink(out);
+	unlink(err);
+}
+END_TEST
 
 START_TEST(the_bar_of_an_image_reaches_100_percent_on_stderr_only)
 {
@@ -324,8 +423,10 @@ static Suite *report_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, sarif_and_cyclonedx_documents_are_well_formed);
+	tcase_add_test(tc, sarif_locations_are_relative_to_the_scanned_root);
 	tcase_add_test(tc, exit_status_follows_fail_on);
 	tcase_add_test(tc, progress_is_drawn_only_when_asked_or_on_a_terminal);
+	tcase_add_test(tc, sarif_locations_in_an_image_are_relative_to_its_root);
 	tcase_add_test(tc, the_bar_of_an_image_reaches_100_percent_on_stderr_only);
 	tcase_add_test(tc, auto_through_a_pipe_adds_nothing_to_stderr);
 	tcase_add_test(tc, auto_on_a_terminal_draws_the_bar_and_erases_it);
