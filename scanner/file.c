@@ -7,9 +7,6 @@
  */
 #include "scan.h"
 
-#include <inttypes.h>
-#include <stdio.h>
-
 #include "elfso.h"
 #include "host.h"
 #include "inventory.h"
@@ -25,6 +22,11 @@ void scan_event(struct scan_ctx *ctx, const char *kind, const char *what,
 				 layer ? layer : "" };
 
 	ctx->stats.events++;
+	/* XXX: with --threads above 1 the line is not erased first (the
+	 * callers differ in holding the pool's lock), so on a terminal this
+	 * warning can start after the bar's text; the next draw starts a
+	 * fresh line. */
+	scan_progress_erase(ctx);
 	px_warn("scan", "scan event", "kind=%s what=%s path=%s inner=%s",
 		kind, px_q(what), px_q(path), px_q(inner ? inner : ""));
 	if (ctx->events.emit)
@@ -37,30 +39,6 @@ uint64_t scan_file_deadline(const struct scan_ctx *ctx,
 	if (!ctx->limits.max_file_ms || !file->started_ns)
 		return 0;
 	return file->started_ns + (uint64_t)ctx->limits.max_file_ms * 1000000ull;
-}
-
-void scan_progress(struct scan_ctx *ctx)
-{
-	uint64_t now;
-
-	if (!ctx->progress)
-		return;
-	now = px_now_ns();
-	if (now - ctx->progress_ns < 200000000ull)
-		return;
-	ctx->progress_ns = now;
-	fprintf(stderr, "\r%" PRIu64 " files, %" PRIu64 " MB, %" PRIu64 " findings, %" PRIu64 " errors ",
-		ctx->stats.files, ctx->stats.bytes >> 20, ctx->stats.findings,
-		ctx->stats.errors);
-}
-
-void scan_progress_done(struct scan_ctx *ctx)
-{
-	if (!ctx->progress)
-		return;
-	ctx->progress_ns = 0;
-	scan_progress(ctx);
-	fputc('\n', stderr);
 }
 
 void scan_file_run(struct scan_ctx *ctx, struct scan_file *file)

@@ -437,6 +437,8 @@ static struct json_object *src_json(struct img_src *src, const char *name)
 struct window {
 	int fd;
 	uint64_t off, size, pos;
+	struct scan_ctx *ctx;   /* for the progress bar */
+	uint64_t before;        /* layer bytes of the pass read before */
 	uint8_t buf[IMG_CHUNK];
 };
 
@@ -456,6 +458,7 @@ static la_ssize_t win_read(struct archive *a, void *arg, const void **out)
 		return -1;
 	}
 	w->pos += (uint64_t)n;
+	scan_progress_at(w->ctx, w->before + w->pos);
 	*out = w->buf;
 	return n;
 }
@@ -617,9 +620,10 @@ static int layer_entry(struct layer_state *ls, struct archive *a,
 	return err;
 }
 
-/* Reads the layer blob at [off, off+size) of <fd>. */
+/* Reads the layer blob at [off, off+size) of <fd>; <before> bytes of
+ * layers were read before it in this pass. */
 static int read_layer(struct layer_state *ls, int fd, uint64_t off,
-		      uint64_t size, const char *digest)
+		      uint64_t size, uint64_t before, const char *digest)
 {
 	struct window *w = malloc(sizeof(*w));
 	struct archive *a = archive_read_new();
@@ -632,7 +636,8 @@ static int read_layer(struct layer_state *ls, int fd, uint64_t off,
 		archive_read_free(a);
 		return -ENOMEM;
 	}
-	*w = (struct window){ .fd = fd, .off = off, .size = size };
+	*w = (struct window){ .fd = fd, .off = off, .size = size,
+			      .ctx = ls->ctx, .before = before };
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open(a, w, NULL, win_read, NULL) != ARCHIVE_OK) {
@@ -717,15 +722,36 @@ static int resolve_links(struct layer_state *ls)
 	return 0;
 }
 
+/* The bytes of the layers of the image that can be found: what a pass
+ * reads, for the progress bar. */
+static uint64_t layers_bytes(struct img_src *src, char **blobs, size_t n)
+{
+	uint64_t off, size, total = 0;
+	int fd, owned;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (src_find(src, blobs[i], &fd, &off, &size, &owned))
+			continue;
+		total += size;
+		if (owned >= 0)
+			close(owned);
+	}
+	return total;
+}
+
 /* Reads the <n> layers, the last one first. */
 static int layers_pass(struct layer_state *ls, struct img_src *src,
 		       const char *image, char **blobs, char **digests,
 		       size_t n)
 {
-	uint64_t off, size;
+	uint64_t off, size, read = 0;
 	int fd, owned, err = 0;
 	size_t i;
 
+	if (ls->ctx->bar)
+		scan_progress_begin(ls->ctx, ls->second ? "links" : "layers",
+				    layers_bytes(src, blobs, n), NULL);
 	for (i = n; i-- > 0 && !err;) {
 		if (src_find(src, blobs[i], &fd, &off, &size, &owned)) {
 			if (ls->second)
@@ -737,7 +763,8 @@ static int layers_pass(struct layer_state *ls, struct img_src *src,
 		}
 		px_debug("scan", "layer", "image=%s layer=%s digest=%s",
 			 px_q(image), px_q(blobs[i]), px_q(digests[i]));
-		err = read_layer(ls, fd, off, size, digests[i]);
+		err = read_layer(ls, fd, off, size, read, digests[i]);
+		read += size;
 		if (owned >= 0)
 			close(owned);
 	}
@@ -834,6 +861,7 @@ static int uncompress_outer(struct scan_ctx *ctx, int fd, const char *path)
 	unsigned char head[512];
 	struct archive *a;
 	struct archive_entry *e;
+	struct stat st;
 	uint64_t total = 0;
 	const void *buf;
 	size_t len;
@@ -861,8 +889,13 @@ static int uncompress_outer(struct scan_ctx *ctx, int fd, const char *path)
 		archive_read_free(a);
 		return out;
 	}
+	/* the inflated size is unknown up front; the compressed input is
+	 * what this step reads */
+	if (ctx->bar && !fstat(fd, &st))
+		scan_progress_begin(ctx, "inflate", (uint64_t)st.st_size, NULL);
 	while ((r = archive_read_data_block(a, &buf, &len, &at)) ==
 	       ARCHIVE_OK) {
+		scan_progress_at(ctx, (uint64_t)archive_filter_bytes(a, -1));
 		total += len;
 		if (total > ctx->limits.max_archive_bytes) {
 			ctx->stats.budget_hits++;

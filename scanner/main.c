@@ -141,7 +141,8 @@ static void usage(FILE *out, const struct px_config *cfg)
 		"  --yara-rules FILE       YARA rules (malware check)\n"
 		"  --secret-key-file FILE  key of the secrets' keyed hash (default: random)\n"
 		"  --threads N             scanning threads (default: one per core)\n"
-		"  --progress WHEN         auto|always|never (auto: when stderr is a terminal)\n"
+		"  --progress WHEN         auto|always|never: a progress bar on stderr\n"
+		"                          (auto: when stderr is a terminal); never on stdout\n"
 		"  --collector HOST:PORT   collector address\n"
 		"  --tls-ca/--tls-cert/--tls-key FILE  mutual TLS to the collector\n"
 		"  --host-id ID            host the snapshot belongs to\n"
@@ -182,7 +183,16 @@ static void usage(FILE *out, const struct px_config *cfg)
 		"scans the files of directories, images and ext images in parallel (the\n"
 		"same output as one thread, in another order).  ELF packages\n"
 		"are shared objects named lib*.so* with a DT_SONAME.  Debian advisories\n"
-		"match deb packages whatever the Debian release of the snapshot.\n");
+		"match deb packages whatever the Debian release of the snapshot.\n"
+		"\nProgress: images show the layer bytes read, ext images the used\n"
+		"inodes visited, a directory that is a mount point the bytes scanned\n"
+		"against its filesystem's used bytes (an estimate); any other directory\n"
+		"shows a spinner and counts.\n"
+		"\nSARIF: locations are relative to each PATH (uriBaseId SRCROOT, then\n"
+		"SRCROOT2, ..., mapped to file:// URIs in originalUriBaseIds); a single\n"
+		"file is located in its directory, a file in an image from the image's\n"
+		"root, and a member of a nested archive at its outermost file, the inner\n"
+		"path in the message and the \"inner\" property.\n");
 }
 
 /* Parses "123", "64k", "256M", "2G" (powers of 1024). */
@@ -512,7 +522,8 @@ static int uplink_finish(struct uplink *u, const struct opts *o)
  * or -errno when the root could not be read.
  */
 static int scan_one(struct scan_ctx *ctx, struct uplink *u,
-		    const struct opts *o, const char *root)
+		    struct scan_doc *doc, const struct opts *o,
+		    const char *root)
 {
 	Parallax__V1__ScanReport rep = PARALLAX__V1__SCAN_REPORT__INIT;
 	struct scan_stats before = ctx->stats;
@@ -535,8 +546,14 @@ static int scan_one(struct scan_ctx *ctx, struct uplink *u,
 		goto out_free;
 	}
 	display = o->snapshot_root ? "/" : real;
+	/* out of memory here only costs the relative locations */
+	if (doc)
+		scan_doc_root(doc, display, kind == SCAN_SNAP_DIR ? SCAN_DOC_DIR :
+			      kind == SCAN_SNAP_FILE ? SCAN_DOC_FILE :
+			      SCAN_DOC_IMAGE);
 	rep.started_ns = px_now_ns();
 	err = scan_snapshot(ctx, kind, real, display);
+	scan_progress_done(ctx);
 	if (err)
 		goto out_free;
 	px_uuid4(scan_id);
@@ -548,7 +565,6 @@ static int scan_one(struct scan_ctx *ctx, struct uplink *u,
 	rep.bytes = ctx->stats.bytes - before.bytes;
 	rep.findings = ctx->stats.findings - before.findings;
 	rep.errors = ctx->stats.errors - before.errors;
-	scan_progress_done(ctx);
 	px_info("scan", "scan finished",
 		"root=%s kind=%s files=%" PRIu64 " archives=%" PRIu64 " findings=%" PRIu64 " errors=%" PRIu64 " events=%" PRIu64,
 		px_q(real), rep.snapshot_kind, rep.files,
@@ -679,7 +695,8 @@ static int run(const struct opts *o, char **roots, int n_roots)
 	ctx.yara = en.yara;
 	ctx.secrets = en.secrets;
 	ctx.threads = (int)o->threads;
-	ctx.progress = o->progress;
+	/* no bar is a cosmetic loss, not a reason to stop */
+	ctx.bar = o->progress ? scan_bar_new(&ctx.stats) : NULL;
 	if (u)
 		ctx.events = (struct scan_event_sink){ scan_batcher_event,
 						       &u->batcher };
@@ -688,7 +705,7 @@ static int run(const struct opts *o, char **roots, int n_roots)
 	else if (doc)
 		ctx.events = (struct scan_event_sink){ scan_doc_event, doc };
 	for (i = 0; i < n_roots; i++)
-		if (scan_one(&ctx, u, o, roots[i]))
+		if (scan_one(&ctx, u, doc, o, roots[i]))
 			status = EXIT_USAGE;
 	/* a result that did not reach its reader is an error, never the
 	 * "findings" status a CI gate would read as a verdict */
@@ -703,6 +720,7 @@ static int run(const struct opts *o, char **roots, int n_roots)
 		status = EXIT_ERROR;
 	free(u);
 	engines_free(&en);
+	scan_bar_free(ctx.bar);
 	if (!status && o->fail_on != SCAN_SEV_NONE && ctx.worst >= o->fail_on) {
 		px_warn("scan", "findings at or above the fail-on severity",
 			"fail_on=%s worst=%s", scan_severity_name(o->fail_on),

@@ -44,6 +44,21 @@ struct scan_doc;
 struct scan_doc *scan_doc_begin(FILE *out, enum scan_format fmt);
 int scan_doc_emit(void *arg, const struct scan_finding *f);
 void scan_doc_event(void *arg, const struct scan_event *ev);
+/* What a scan root is, for the SARIF locations relative to it. */
+enum scan_doc_root {
+	SCAN_DOC_DIR,           /* a directory: paths below it */
+	SCAN_DOC_FILE,          /* a single file: located in its directory */
+	SCAN_DOC_IMAGE,         /* an image: paths inside it, from "/" */
+};
+
+/*
+ * Makes absolute <root> (as findings name it: "/" with --snapshot-root)
+ * the base of the locations that follow, until the next call: a SARIF
+ * uriBaseId in the run's originalUriBaseIds.  Nothing for CycloneDX.
+ * 0, or -ENOMEM (locations are then absolute file:// URIs).
+ */
+int scan_doc_root(struct scan_doc *d, const char *root,
+		  enum scan_doc_root kind);
 /* Returns 0, or -EIO when the output could not be written. */
 int scan_doc_end(struct scan_doc *d);
 

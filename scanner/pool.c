@@ -143,7 +143,9 @@ struct pool *scan_pool_start(struct scan_ctx *ctx)
 		memset(&w->stats, 0, sizeof(w->stats));
 		w->sink = (struct scan_sink){ locked_emit, p };
 		w->events = (struct scan_event_sink){ locked_event, p };
-		w->progress = false;
+		/* the bar is drawn from the run's counters, under the lock,
+		 * after each file (worker()) */
+		w->bar = NULL;
 		w->threads = 1;
 		w->lock = p;
 		if (ctx->secrets) {

@@ -7,6 +7,11 @@
  * malware hit (packages without CVEs are inventory, not results); rules
  * are the distinct rule ids, written after the results with the
  * notifications (limits hit, corrupt input) of the run's invocation.
+ * Locations are relative to the scanned root and name it by uriBaseId
+ * (SRCROOT, then SRCROOT2... for further roots), which the run's
+ * originalUriBaseIds maps to a file:// URI, as code-scanning services
+ * expect for pull-request checks.  A nested archive member is located at
+ * its outermost file; its inner path is in the message and properties.
  * CycloneDX: one component per package finding, and one vulnerability per
  * CVE id with every component it affects.  What follows the streamed
  * array is kept in memory streams until the end.
@@ -14,6 +19,7 @@
 #include "output.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +32,13 @@ struct doc_rule {
 	enum scan_severity sev;
 };
 
+/* A root the SARIF locations are relative to. */
+struct doc_base {
+	char *id;               /* "SRCROOT", "SRCROOT2", ... */
+	char *path;             /* its file:// URI's path: "/srv/snap/" */
+	char *desc;             /* what the base is, for readers */
+};
+
 struct scan_doc {
 	FILE *out;
 	enum scan_format fmt;
@@ -35,6 +48,11 @@ struct scan_doc {
 	size_t tail_len, n_tail;
 	struct doc_rule *rules;
 	size_t n_rules, cap_rules;
+	struct doc_base *bases;
+	size_t n_bases;
+	const struct doc_base *cur;     /* of the root being scanned */
+	char *image;            /* an image root, located absolutely */
+	char *prefix;           /* what paths below it start with */
 };
 
 static void jkey(FILE *out, const char *key, const char *val, bool comma)
@@ -115,12 +133,54 @@ static void add_rule(struct scan_doc *d, const char *id,
 		d->n_rules++;
 }
 
-static void sarif_location(FILE *out, const struct scan_finding *f)
+/*
+ * Writes <path> percent-encoded as a URI path: every byte but unreserved
+ * characters and '/', so spaces, '%', '#', '?' and ':' (a scheme, in a
+ * relative reference's first segment) cannot change what it means.
+ */
+static void put_uri_path(FILE *out, const char *path)
 {
-	fputs(",\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{",
-	      out);
-	jkey(out, "uri", f->path, false);
-	fputc('}', out);
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~/", *p))
+			fputc(*p, out);
+		else
+			fprintf(out, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+	}
+}
+
+/*
+ * The artifactLocation of <path>: relative to the current root with its
+ * uriBaseId, or an absolute file:// URI for what is not below it (the
+ * image file itself, in an event about the image).
+ */
+static void artifact_location(struct scan_doc *d, FILE *out,
+			      const char *path)
+{
+	const struct doc_base *b = d->cur;
+	size_t n = b ? strlen(d->prefix) : 0;
+
+	fputs("\"artifactLocation\":{\"uri\":\"", out);
+	if (b && !strncmp(path, d->prefix, n) && path[n] &&
+	    !(d->image && !strcmp(path, d->image))) {
+		put_uri_path(out, path + n);
+		fprintf(out, "\",\"uriBaseId\":\"%s\"}", b->id);
+		return;
+	}
+	if (path[0] == '/')
+		fputs("file://", out);
+	put_uri_path(out, path);
+	fputs("\"}", out);
+}
+
+static void sarif_location(struct scan_doc *d, FILE *out,
+			   const struct scan_finding *f)
+{
+	fputs(",\"locations\":[{\"physicalLocation\":{", out);
+	artifact_location(d, out, f->path);
 	if (f->line)
 		fprintf(out, ",\"region\":{\"startLine\":%u}", f->line);
 	fputs("}}],\"properties\":{", out);
@@ -142,7 +202,7 @@ static void sarif_result(struct scan_doc *d, const char *rule,
 	fputs(",\"message\":{", out);
 	jkey(out, "text", msg, false);
 	fputc('}', out);
-	sarif_location(out, f);
+	sarif_location(d, out, f);
 	if (f->type == SCAN_FINDING_PACKAGE) {
 		jkey(out, "package", f->name, true);
 		jkey(out, "version", f->version, true);
@@ -156,13 +216,17 @@ static void sarif_result(struct scan_doc *d, const char *rule,
 
 static void sarif_emit(struct scan_doc *d, const struct scan_finding *f)
 {
-	char msg[1024], rule[300];
+	char msg[1024], rule[300], in[600] = "";
 	size_t i;
 
+	/* the location stops at the file on disk; say where inside it */
+	if (f->inner && f->inner[0])
+		snprintf(in, sizeof(in), " in %s", f->inner);
 	if (f->type == SCAN_FINDING_PACKAGE) {
 		for (i = 0; i < f->n_cves; i++) {
-			snprintf(msg, sizeof(msg), "%s %s: %s (%s)", f->name,
-				 f->version, f->cves[i].id, f->cves[i].evidence);
+			snprintf(msg, sizeof(msg), "%s %s%s: %s (%s)", f->name,
+				 f->version, in, f->cves[i].id,
+				 f->cves[i].evidence);
 			sarif_result(d, f->cves[i].id, f->cves[i].severity, msg,
 				     f);
 		}
@@ -171,7 +235,7 @@ static void sarif_emit(struct scan_doc *d, const struct scan_finding *f)
 	snprintf(rule, sizeof(rule), "%s/%s",
 		 f->type == SCAN_FINDING_SECRET ? "secret" :
 		 f->type == SCAN_FINDING_PII ? "pii" : "malware", f->rule);
-	snprintf(msg, sizeof(msg), "%s found: %s", rule,
+	snprintf(msg, sizeof(msg), "%s found%s: %s", rule, in,
 		 f->type == SCAN_FINDING_MALWARE ? f->database : f->preview);
 	sarif_result(d, rule, f->severity, msg, f);
 }
@@ -245,10 +309,9 @@ void scan_doc_event(void *arg, const struct scan_event *ev)
 	jkey(d->tail, "level", "warning", false);
 	fputs(",\"message\":{", d->tail);
 	jkey(d->tail, "text", msg, false);
-	fputs("},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{",
-	      d->tail);
-	jkey(d->tail, "uri", ev->path, false);
-	fputs("}}}],\"properties\":{", d->tail);
+	fputs("},\"locations\":[{\"physicalLocation\":{", d->tail);
+	artifact_location(d, d->tail, ev->path);
+	fputs("}}],\"properties\":{", d->tail);
 	jkey(d->tail, "inner", ev->inner, false);
 	jkey(d->tail, "layer_digest", ev->layer_digest, true);
 	fputs("}}", d->tail);
@@ -274,11 +337,98 @@ static void sarif_end(struct scan_doc *d)
 	fputs("]}},\"invocations\":[{\"executionSuccessful\":true,"
 	      "\"toolExecutionNotifications\":[", out);
 	fwrite(d->tail_buf, 1, d->tail_len, out);
-	fputs("]}]}]}\n", out);
+	fputs("]}],\"originalUriBaseIds\":{", out);
+	for (i = 0; i < d->n_bases; i++) {
+		fprintf(out, "%s\"%s\":{\"uri\":\"file://", i ? "," : "",
+			d->bases[i].id);
+		put_uri_path(out, d->bases[i].path);
+		fputs("\",\"description\":{", out);
+		jkey(out, "text", d->bases[i].desc, false);
+		fputs("}}", out);
+	}
+	fputs("}}]}\n", out);
+}
+
+/* The base of file:// URI path <path>; one per distinct path, so a root
+ * scanned twice keeps its id. */
+static const struct doc_base *add_base(struct scan_doc *d, const char *path,
+				       const char *desc)
+{
+	struct doc_base *b;
+	char id[32];
+	size_t i;
+
+	for (i = 0; i < d->n_bases; i++)
+		if (!strcmp(d->bases[i].path, path))
+			return &d->bases[i];
+	b = realloc(d->bases, (d->n_bases + 1) * sizeof(*b));
+	if (!b)
+		return NULL;
+	d->bases = b;
+	b += d->n_bases;
+	if (d->n_bases)
+		snprintf(id, sizeof(id), "SRCROOT%zu", d->n_bases + 1);
+	else
+		snprintf(id, sizeof(id), "SRCROOT");
+	b->id = strdup(id);
+	b->path = strdup(path);
+	b->desc = strdup(desc);
+	if (!b->id || !b->path || !b->desc) {
+		free(b->id);
+		free(b->path);
+		free(b->desc);
+		return NULL;
+	}
+	d->n_bases++;
+	return b;
+}
+
+int scan_doc_root(struct scan_doc *d, const char *root,
+		  enum scan_doc_root kind)
+{
+	char *base, desc[4200];
+	const char *slash;
+	int n;
+
+	d->cur = NULL;
+	free(d->image);
+	free(d->prefix);
+	d->image = NULL;
+	d->prefix = NULL;
+	if (d->fmt != SCAN_FMT_SARIF || root[0] != '/')
+		return 0;
+	if (kind == SCAN_DOC_FILE) {
+		/* a single file is located in its directory */
+		slash = strrchr(root, '/');
+		n = asprintf(&base, "%.*s/", (int)(slash - root), root);
+		snprintf(desc, sizeof(desc), "the directory of %s", root);
+	} else if (kind == SCAN_DOC_IMAGE) {
+		/* paths in an image start at its root: the image names it */
+		n = asprintf(&base, "%s/", root);
+		snprintf(desc, sizeof(desc), "the root filesystem of the image %s",
+			 root);
+	} else {
+		n = asprintf(&base, "%s%s", root,
+			     root[strlen(root) - 1] == '/' ? "" : "/");
+		snprintf(desc, sizeof(desc), "the scanned directory %s", root);
+	}
+	if (n < 0)
+		return -ENOMEM;
+	if (kind == SCAN_DOC_IMAGE)
+		d->image = strdup(root);
+	d->prefix = strdup(kind == SCAN_DOC_IMAGE ? "/" : base);
+	d->cur = add_base(d, base, desc);
+	free(base);
+	if (!d->cur || !d->prefix || (kind == SCAN_DOC_IMAGE && !d->image)) {
+		d->cur = NULL;  /* absolute URIs, then */
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 int scan_doc_end(struct scan_doc *d)
 {
+	size_t i;
 	int err;
 
 	fflush(d->tail);
@@ -293,6 +443,14 @@ int scan_doc_end(struct scan_doc *d)
 	fclose(d->tail);
 	free(d->tail_buf);
 	free(d->rules);
+	for (i = 0; i < d->n_bases; i++) {
+		free(d->bases[i].id);
+		free(d->bases[i].path);
+		free(d->bases[i].desc);
+	}
+	free(d->bases);
+	free(d->image);
+	free(d->prefix);
 	free(d);
 	return err;
 }

@@ -151,6 +151,7 @@ struct scan_event_sink {
 	void *arg;
 };
 
+struct scan_bar;
 struct scan_secrets;
 struct scan_malware;
 struct scan_yara;
@@ -169,8 +170,8 @@ struct scan_ctx {
 	struct osv_db *advisories;       /* borrowed; NULL: none */
 	struct scan_yara *yara;          /* borrowed; NULL: none */
 	int threads;               /* files scanned in parallel */
-	bool progress;             /* a progress line on stderr */
-	uint64_t progress_ns;      /* when it was last drawn */
+	struct scan_bar *bar;      /* progress on stderr, shared by the
+				    * run's contexts; NULL: none */
 	void *lock;                /* a worker's pool (pool.c), or NULL */
 	struct pool *pool;         /* the walk's or image reader's pool
 				    * while threads run */
@@ -201,9 +202,33 @@ void scan_pool_count_error(struct pool *p);
  * frees the pool. */
 void scan_pool_finish(struct pool *p);
 
-/* Draws the progress line when due (ctx->progress only). */
+/* ---- progress.c ----------------------------------------------------- */
+
+/* A progress bar on stderr drawing the counters <stats> (borrowed for its
+ * life); NULL when out of memory.  Every function below does nothing when
+ * ctx->bar is NULL. */
+struct scan_bar *scan_bar_new(const struct scan_stats *stats);
+void scan_bar_free(struct scan_bar *bar);
+/* Redraws when due (at most ten times a second).  Under the pool's lock
+ * while a pool runs, as every bar function. */
 void scan_progress(struct scan_ctx *ctx);
-/* Ends the progress line. */
+/* Starts <phase> (static text) of the current root: <total> of <unit>
+ * ("inodes"; NULL for bytes) to go through, 0 when unknown (a spinner).
+ * Takes the pool's lock when ctx->pool is set, as do the two below. */
+void scan_progress_begin(struct scan_ctx *ctx, const char *phase,
+			 uint64_t total, const char *unit);
+/* The same, with the bytes of the files scanned from now on as progress
+ * towards <total> bytes (an estimate: a directory's filesystem). */
+void scan_progress_follow_bytes(struct scan_ctx *ctx, const char *phase,
+				uint64_t total);
+/* How far the current phase is, in its unit (a reader of images). */
+void scan_progress_at(struct scan_ctx *ctx, uint64_t done);
+/* Gets the line out of the way of a log line that follows.  Only in a
+ * scan without a pool: with one, the log line can land after the bar's
+ * text (see file.c, scan_event()). */
+void scan_progress_erase(struct scan_ctx *ctx);
+/* Draws the root's last line (100% when a total was known), then erases
+ * it on a terminal or ends it elsewhere.  Called with no pool running. */
 void scan_progress_done(struct scan_ctx *ctx);
 
 void scan_ctx_init(struct scan_ctx *ctx, const struct scan_sink *sink);

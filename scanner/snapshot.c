@@ -10,10 +10,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -143,7 +145,7 @@ static int read_image_pooled(struct scan_ctx *ctx, enum scan_snapshot kind,
 	memset(&rd.stats, 0, sizeof(rd.stats));
 	rd.pool = ctx->pool;
 	rd.events = scan_pool_event_sink(ctx->pool);
-	rd.progress = false;
+	/* rd.bar stays: the reader says how far it is, under the lock */
 	err = read_image(&rd, kind, path);
 	scan_pool_finish(ctx->pool);
 	ctx->pool = NULL;
@@ -151,6 +153,39 @@ static int read_image_pooled(struct scan_ctx *ctx, enum scan_snapshot kind,
 	if (rd.worst > ctx->worst)
 		ctx->worst = rd.worst;
 	return err;
+}
+
+/*
+ * What a directory's progress is measured against: the used bytes of its
+ * filesystem when it is the root of one (a mounted disk snapshot), which
+ * statvfs() gives for free; else nothing, and the bar is a spinner.  A
+ * first pass over the tree would give a true total, at the price of
+ * reading every directory twice.  A single file's total is its size.
+ */
+static void progress_begin_walk(struct scan_ctx *ctx, const char *path)
+{
+	char parent[PATH_MAX + 4];
+	struct stat st, up;
+	struct statvfs vfs;
+
+	if (!ctx->bar || stat(path, &st))
+		return;
+	if (S_ISREG(st.st_mode)) {
+		scan_progress_follow_bytes(ctx, "scan", (uint64_t)st.st_size);
+		return;
+	}
+	snprintf(parent, sizeof(parent), "%s/..", path);
+	/* a mount point: its parent is on another device, or is itself
+	 * (the root of the namespace) */
+	if (!stat(parent, &up) &&
+	    (up.st_dev != st.st_dev || up.st_ino == st.st_ino) &&
+	    !statvfs(path, &vfs) && vfs.f_blocks >= vfs.f_bfree) {
+		scan_progress_follow_bytes(ctx, "walk",
+					   (uint64_t)(vfs.f_blocks - vfs.f_bfree) *
+					   vfs.f_frsize);
+		return;
+	}
+	scan_progress_begin(ctx, "walk", 0, NULL);
 }
 
 int scan_snapshot(struct scan_ctx *ctx, enum scan_snapshot kind,
@@ -164,6 +199,7 @@ int scan_snapshot(struct scan_ctx *ctx, enum scan_snapshot kind,
 			return read_image_pooled(ctx, kind, path);
 		return read_image(ctx, kind, path);
 	default:
+		progress_begin_walk(ctx, path);
 		return scan_walk_root_as(ctx, path, display);
 	}
 }
