@@ -167,6 +167,34 @@ static bool source_known(struct collector *c, const struct px_inbatch *ib)
 	return false;
 }
 
+/* True when the certificate's host bindings cover <host_id>. */
+static bool host_bound(const char *const *hosts, const char *host_id)
+{
+	for (; hosts != NULL && *hosts != NULL; hosts++)
+		if (strcmp(*hosts, "*") == 0 || strcmp(*hosts, host_id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Under mutual TLS the host a batch speaks for must be one its certificate
+ * is bound to (SAN URIs PX_TLS_HOST_URI<host_id>), or a certificate for
+ * host A could write rows for host B: every row takes its host_id from the
+ * batch's host facts.  Refused like an unknown source.
+ */
+static bool host_allowed(struct collector *c, const struct px_inbatch *ib)
+{
+	const char *host_id = ib->batch->source->host->host_id;
+
+	if (!c->tls || host_bound(ib->peer_hosts, host_id))
+		return true;
+	c->refused++;
+	px_warn("collector", "batch for a host its certificate does not cover refused",
+		"peer=%s identity=%s host=%s seq=%" PRIu64, px_q(ib->peer),
+		px_q(ib->peer_identity), px_q(host_id), ib->batch->seq);
+	return false;
+}
+
 static void on_batch(struct px_inbatch *ib, void *arg)
 {
 	struct collector *c = arg;
@@ -174,6 +202,11 @@ static void on_batch(struct px_inbatch *ib, void *arg)
 	if (!source_known(c, ib)) {
 		px_inbatch_fail(ib, GRPC_STATUS_PERMISSION_DENIED,
 				"unknown source: client certificate not allowed");
+		return;
+	}
+	if (!host_allowed(c, ib)) {
+		px_inbatch_fail(ib, GRPC_STATUS_PERMISSION_DENIED,
+				"host not covered by the client certificate");
 		return;
 	}
 

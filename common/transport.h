@@ -29,6 +29,10 @@
 #define PX_METHOD_STREAM "/parallax.v1.Collector/Stream"
 #define PX_DEFAULT_PORT 50551
 #define PX_DEFAULT_MAX_MESSAGE (16u << 20)
+/* A client certificate names each host it may report for with a SAN URI
+ * of this prefix and the host_id ("*": any host, e.g. a scanner reading
+ * many hosts' snapshots); see deploy/mkcerts.sh. */
+#define PX_TLS_HOST_URI "urn:parallax:host:"
 
 /* ---- client ---------------------------------------------------------- */
 
@@ -117,6 +121,10 @@ struct px_inbatch {
 	const char *peer_identity;   /* client certificate CN under mTLS,
 				      * else NULL; when set, it replaces
 				      * batch->source->source_id */
+	/* Under mTLS, the host ids the client certificate is bound to (its
+	 * SAN URIs PX_TLS_HOST_URI "<host_id>", "*" for any host), NULL-
+	 * terminated; NULL without TLS.  Owned by the stream. */
+	const char *const *peer_hosts;
 	size_t wire_bytes;
 	uint64_t received_ns;        /* px_mono_ns() at decode */
 	struct px_stream *stream;    /* private */
@@ -163,7 +171,8 @@ struct px_server_stats {
 	uint64_t streams_open;
 	uint64_t batches_in;
 	uint64_t bytes_in;
-	uint64_t bad_messages;    /* undecodable or invalid, stream ended */
+	uint64_t bad_messages;    /* undecodable, invalid or oversized,
+				   * stream ended */
 	uint64_t batches_queued;  /* handed to the loop, not yet acked */
 };
 void px_server_get_stats(struct px_server *s, struct px_server_stats *st);

@@ -78,6 +78,7 @@ struct px_stream {
 	struct ack_out *acks, *acks_tail;
 	char *peer;
 	char *identity;
+	char **hosts;			/* NULL-terminated, see peer_hosts() */
 	struct px_stream *next_parked;
 };
 
@@ -218,6 +219,9 @@ static void maybe_free_stream(struct px_stream *st)
 	st->srv->st.streams_open--;
 	gpr_free(st->peer);
 	free(st->identity);
+	for (char **h = st->hosts; h != NULL && *h != NULL; h++)
+		free(*h);
+	free(st->hosts);
 	free(st);
 }
 
@@ -278,24 +282,62 @@ static void request_stream(struct px_server *s)
 }
 
 /* The verified client certificate's common name, or NULL. */
-static char *peer_identity(grpc_call *call)
+static char *peer_identity(grpc_auth_context *ctx)
 {
-	grpc_auth_context *ctx = grpc_call_auth_context(call);
 	grpc_auth_property_iterator it;
 	const grpc_auth_property *p;
-	char *id = NULL;
+
+	it = grpc_auth_context_find_properties_by_name(ctx,
+						       GRPC_X509_CN_PROPERTY_NAME);
+	p = grpc_auth_property_iterator_next(&it);
+	return p != NULL ? strndup(p->value, p->value_length) : NULL;
+}
+
+/*
+ * The hosts the verified certificate may report for: the rest of each SAN
+ * URI that starts with PX_TLS_HOST_URI, as a NULL-terminated array (empty
+ * when it names none, so that the collector refuses every batch of it).
+ * NULL only when out of memory.
+ */
+static char **peer_hosts(grpc_auth_context *ctx)
+{
+	size_t pre = strlen(PX_TLS_HOST_URI), n = 0;
+	grpc_auth_property_iterator it;
+	const grpc_auth_property *p;
+	char **hosts = calloc(1, sizeof(*hosts));
+
+	it = grpc_auth_context_find_properties_by_name(ctx,
+						       GRPC_PEER_URI_PROPERTY_NAME);
+	while (hosts != NULL && (p = grpc_auth_property_iterator_next(&it))) {
+		char **more;
+
+		if (p->value_length <= pre ||
+		    strncmp(p->value, PX_TLS_HOST_URI, pre) != 0)
+			continue;
+		more = realloc(hosts, (n + 2) * sizeof(*hosts));
+		if (more == NULL)
+			break;
+		hosts = more;
+		hosts[n] = strndup(p->value + pre, p->value_length - pre);
+		if (hosts[n] == NULL)
+			break;
+		hosts[++n] = NULL;
+	}
+	return hosts;
+}
+
+/* Fills the stream's identity and host bindings from its certificate. */
+static void read_auth(struct px_stream *st)
+{
+	grpc_auth_context *ctx = grpc_call_auth_context(st->call);
 
 	if (ctx == NULL)
-		return NULL;
+		return;
 	if (grpc_auth_context_peer_is_authenticated(ctx)) {
-		it = grpc_auth_context_find_properties_by_name(
-			ctx, GRPC_X509_CN_PROPERTY_NAME);
-		p = grpc_auth_property_iterator_next(&it);
-		if (p != NULL)
-			id = strndup(p->value, p->value_length);
+		st->identity = peer_identity(ctx);
+		st->hosts = peer_hosts(ctx);
 	}
 	grpc_auth_context_release(ctx);
-	return id;
 }
 
 static void on_new(struct px_server *s, struct px_stream *st, bool ok)
@@ -311,7 +353,7 @@ static void on_new(struct px_server *s, struct px_stream *st, bool ok)
 	request_stream(s);
 	s->st.streams_open++;
 	st->peer = grpc_call_get_peer(st->call);
-	st->identity = peer_identity(st->call);
+	read_auth(st);
 	px_debug("transport", "stream opened", "peer=%s identity=%s", st->peer,
 		 st->identity ? st->identity : "-");
 
@@ -358,6 +400,7 @@ static void hand_over(struct px_stream *st, Parallax__V1__Batch *b, size_t len)
 	ib->batch = b;
 	ib->peer = st->peer;
 	ib->peer_identity = st->identity;
+	ib->peer_hosts = (const char *const *)st->hosts;
 	ib->wire_bytes = len;
 	ib->received_ns = px_mono_ns();
 	ib->stream = st;
