@@ -13,7 +13,8 @@
  *                          theirs, and the CVE findings of the stored
  *                          advisories that cover their packages), exits,
  *                          scan report and its events; COMMIT
- *   events (connection E)  BEGIN; the group's high-water marks
+ *   events (connection E)  BEGIN; a lock per mark key (SQL_HWM_LOCK); the
+ *                          group's high-water marks
  *                          (SQL_HWM_GROUP), which tell the duplicates; COPY
  *                          of the events of every batch that is not one;
  *                          COMMIT; then each batch is acked COMMITTED or
@@ -1021,7 +1022,7 @@ static void on_flush_timer(uv_timer_t *t)
 static const char *const prepared_sql[] = {
 	SQL_HWM_GROUP, SQL_HWM_READ, SQL_HOST, SQL_LOCK_KEYS, SQL_EXEC,
 	SQL_FORK, SQL_ARTIFACT, SQL_FINDING, SQL_EXIT, SQL_SCAN,
-	SQL_SCAN_EVENTS, SQL_ADV_CANDIDATES, SQL_ADV_INGEST,
+	SQL_SCAN_EVENTS, SQL_ADV_CANDIDATES, SQL_ADV_INGEST, SQL_HWM_LOCK,
 };
 #define N_PREPARED (sizeof(prepared_sql) / sizeof(prepared_sql[0]))
 
@@ -1031,7 +1032,7 @@ static const char *const prepared_names[] = {
 	"px_ingest_0", "px_ingest_1", "px_ingest_2", "px_ingest_3",
 	"px_ingest_4", "px_ingest_5", "px_ingest_6", "px_ingest_7",
 	"px_ingest_8", "px_ingest_9", "px_ingest_10", "px_ingest_11",
-	"px_ingest_12",
+	"px_ingest_12", "px_ingest_13",
 };
 _Static_assert(sizeof(prepared_names) / sizeof(prepared_names[0]) ==
 	       N_PREPARED, "one name per prepared statement");
@@ -1256,11 +1257,16 @@ static void send_keys(struct runner *r, enum run_phase phase, const char *sql,
 		ok = ok && params[c] != NULL;
 	}
 	if (ok) {
-		struct coll_pg_stmt ps[2];
+		struct coll_pg_stmt ps[3];
+		size_t n = 0;
 
-		stmt_set(r, &ps[0], "BEGIN", 0, NULL);
-		stmt_set(r, &ps[1], sql, ncols, params);
-		send_pipeline(r, phase, ps, 2);
+		stmt_set(r, &ps[n++], "BEGIN", 0, NULL);
+		/* The events stage decides duplicates: serialise it per key
+		 * among collectors first (SQL_HWM_LOCK). */
+		if (sql == SQL_HWM_GROUP)
+			stmt_set(r, &ps[n++], SQL_HWM_LOCK, 3, params);
+		stmt_set(r, &ps[n++], sql, ncols, params);
+		send_pipeline(r, phase, ps, n);
 	} else
 		r->phase = RUN_IDLE;    /* out of memory: the kick retries */
 	for (int c = 0; c < 7; c++)

@@ -41,12 +41,29 @@
 	"last_seen = now(), loaded_now = true, ended_at = NULL"
 
 /*
+ * Serialises the high-water mark check of the group's (host_id, source_id,
+ * boot_id) keys among every collector, new keys included: SQL_HWM_GROUP's
+ * FOR UPDATE can only lock rows that exist, so without this two collectors
+ * given the same batch of a new boot would both read mark 0 and both COPY
+ * it.  A transaction-scoped advisory lock per key, taken in key order (no
+ * deadlock between groups) in a statement of its own before SQL_HWM_GROUP,
+ * whose fresh snapshot (READ COMMITTED) then sees the mark the other
+ * transaction committed.  The "hwm:" prefix keeps these keys apart from
+ * SQL_LOCK_KEYS'.
+ */
+static const char SQL_HWM_LOCK[] =
+	"SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM "
+	"(SELECT DISTINCT 'hwm:' || h || chr(31) || s || chr(31) || b AS k "
+	"FROM unnest($1::text[], $2::text[], $3::text[]) AS u(h, s, b) "
+	"ORDER BY k) l";
+
+/*
  * The high-water marks of a group of batches, in the events transaction:
  * one row per (host_id, source_id, boot_id) with the highest seq of the
  * group.  Returns each key's mark as it was before (0 when new); the caller
- * decides from it which batches are duplicates.  The existing rows are
- * locked first, so a second collector serving the same source waits and
- * then reads the mark this transaction committed.
+ * decides from it which batches are duplicates.  Runs after SQL_HWM_LOCK,
+ * so a second collector serving the same source waits and then reads the
+ * mark this transaction committed; the existing rows are locked as well.
  */
 static const char SQL_HWM_GROUP[] =
 	"WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
