@@ -175,6 +175,7 @@ struct coll_sink {
 	unsigned int flush_ms;
 	size_t group_batches;
 	size_t high_water;
+	size_t max_queued;
 	bool pressured;
 	void (*on_pressure)(void *arg, bool high);
 	void (*on_commit)(void *arg, const struct coll_commit_info *ci);
@@ -1701,6 +1702,7 @@ struct coll_sink *coll_sink_new(const struct coll_sink_config *cfg)
 	s->flush_ms = cfg->flush_ms ? cfg->flush_ms : DEFAULT_FLUSH_MS;
 	s->group_batches = cfg->group_batches ? cfg->group_batches :
 			   DEFAULT_GROUP_BATCHES;
+	s->max_queued = cfg->max_queued;
 	s->on_pressure = cfg->on_pressure;
 	s->on_commit = cfg->on_commit;
 	s->arg = cfg->arg;
@@ -1732,9 +1734,15 @@ int coll_sink_submit(struct coll_sink *s, const Parallax__V1__Batch *batch,
 		ack(ctx, PARALLAX__V1__ACK_STATUS__ACK_STATUS_REJECTED, why);
 		return 0;
 	}
+	if (s->max_queued > 0 && s->stats.queued >= s->max_queued) {
+		s->stats.refused++;
+		return -ENOBUFS;
+	}
 	it = calloc(1, sizeof(*it));
-	if (it == NULL)
+	if (it == NULL) {
+		s->stats.refused++;
 		return -ENOMEM;
+	}
 	src = batch->source;
 	bc.b = batch;
 	bc.host_id = src->host->host_id;
@@ -1759,6 +1767,7 @@ int coll_sink_submit(struct coll_sink *s, const Parallax__V1__Batch *batch,
 		build_item(it, &bc);
 	if (it->oom) {
 		item_free(it);
+		s->stats.refused++;
 		return -ENOMEM;
 	}
 	it->ack = ack;

@@ -53,6 +53,9 @@ static const struct px_config_key collector_keys[] = {
 	  "(default: newest /usr/lib/postgresql/<ver>/bin)" },
 	{ "collector.queue_high_water", "256",
 	  "batches waiting for the database before intake pauses" },
+	{ "collector.queue_limit", "0",
+	  "batches waiting for the database past which more are refused with "
+	  "RESOURCE_EXHAUSTED and their stream ends (0: no bound but memory)" },
 	{ "collector.copy_rows", "10000",
 	  "events that close an ingest group (one COPY, one transaction)" },
 	{ "collector.copy_ms", "20",
@@ -198,6 +201,7 @@ static bool host_allowed(struct collector *c, const struct px_inbatch *ib)
 static void on_batch(struct px_inbatch *ib, void *arg)
 {
 	struct collector *c = arg;
+	int ret;
 
 	if (!source_known(c, ib)) {
 		px_inbatch_fail(ib, GRPC_STATUS_PERMISSION_DENIED,
@@ -210,11 +214,23 @@ static void on_batch(struct px_inbatch *ib, void *arg)
 		return;
 	}
 
-	if (coll_sink_submit(c->sink, ib->batch, ib->peer_identity, ib->peer,
-			     ack_inbatch, ib) < 0)
-		/* Not acked: the source resends it after reconnecting. */
-		px_error("collector", "out of memory, batch dropped unacked",
-			 "peer=%s seq=%" PRIu64, px_q(ib->peer), ib->batch->seq);
+	ret = coll_sink_submit(c->sink, ib->batch, ib->peer_identity, ib->peer,
+			       ack_inbatch, ib);
+	if (ret < 0) {
+		/*
+		 * Refused unacked, and its stream ends: the transport refuses
+		 * the stream's later batches too, so none of them commits and
+		 * raises the source's mark past this one; the source replays
+		 * from its last ack after reconnecting.
+		 */
+		px_warn("collector", "batch refused, stream ended",
+			"peer=%s seq=%" PRIu64 " reason=%s", px_q(ib->peer),
+			ib->batch->seq, ret == -ENOBUFS ? "queue_full" :
+			"out_of_memory");
+		px_inbatch_fail(ib, GRPC_STATUS_RESOURCE_EXHAUSTED,
+				ret == -ENOBUFS ? "collector queue full" :
+				"collector out of memory");
+	}
 }
 
 static void on_commit(void *arg, const struct coll_commit_info *ci)
@@ -478,7 +494,7 @@ static int serve(struct px_config *cfg, const char *dsn, const char *db_kind)
 	struct px_server_config scfg = { 0 };
 	struct coll_sink_config kcfg = { 0 };
 	char err[512] = "must be a positive number";
-	int64_t hw = 256, rows, ms;
+	int64_t hw = 256, rows, ms, limit;
 
 	if (px_config_get_i64(cfg, "collector.queue_high_water", &hw, err,
 			      sizeof(err)) < 0 || hw <= 0) {
@@ -487,7 +503,8 @@ static int serve(struct px_config *cfg, const char *dsn, const char *db_kind)
 		return 2;
 	}
 	if (get_count(cfg, "collector.copy_rows", &rows) < 0 ||
-	    get_count(cfg, "collector.copy_ms", &ms) < 0)
+	    get_count(cfg, "collector.copy_ms", &ms) < 0 ||
+	    get_count(cfg, "collector.queue_limit", &limit) < 0)
 		return 2;
 	c.loop = uv_default_loop();
 	kcfg.loop = c.loop;
@@ -495,6 +512,7 @@ static int serve(struct px_config *cfg, const char *dsn, const char *db_kind)
 	kcfg.high_water = (size_t)hw;
 	kcfg.flush_rows = (size_t)rows;
 	kcfg.flush_ms = (unsigned int)ms;
+	kcfg.max_queued = (size_t)limit;
 	kcfg.on_pressure = on_pressure;
 	kcfg.on_commit = on_commit;
 	kcfg.arg = &c;

@@ -160,7 +160,8 @@ void px_inbatch_ack(struct px_inbatch *ib, Parallax__V1__AckStatus status,
  * GRPC_STATUS_PERMISSION_DENIED as an int) and <detail>, once the acks the
  * stream already owes are sent.  The source keeps the batch and retries
  * after a backoff, so nothing is lost while an operator fixes the cause.
- * Frees <ib>; loop thread only.
+ * The stream's later batches already decoded are refused the same way,
+ * never handed to the batch callback.  Frees <ib>; loop thread only.
  */
 void px_inbatch_fail(struct px_inbatch *ib, int code, const char *detail);
 

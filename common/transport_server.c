@@ -72,6 +72,8 @@ struct px_stream {
 	bool reading_done;		/* half-close, error, or cancel */
 	bool status_sent;
 	bool parked;			/* waiting for resume to read */
+	bool refused;			/* px_inbatch_fail() ran: later
+					 * batches are refused too */
 	bool send_in_flight;
 	grpc_status_code final_code;
 	char final_detail[160];
@@ -518,9 +520,20 @@ static void on_async(uv_async_t *h)
 	pthread_mutex_unlock(&s->mu);
 	while (ib != NULL) {
 		struct px_inbatch *next = ib->next;
+		bool refused;
 
 		ib->next = NULL;
-		s->fn(ib, s->fn_arg);
+		pthread_mutex_lock(&s->mu);
+		refused = ib->stream->refused;
+		pthread_mutex_unlock(&s->mu);
+		/* After a refusal, a later batch of the stream must not
+		 * commit: its seq would raise the source's mark past the
+		 * refused one, whose replay would then count as a duplicate. */
+		if (refused)
+			px_inbatch_fail(ib, GRPC_STATUS_ABORTED,
+					"an earlier batch was refused");
+		else
+			s->fn(ib, s->fn_arg);
 		ib = next;
 	}
 }
@@ -577,6 +590,7 @@ void px_inbatch_fail(struct px_inbatch *ib, int code, const char *detail)
 	pthread_mutex_lock(&s->mu);
 	st->at_loop--;
 	s->st.batches_queued--;
+	st->refused = true;
 	if (!st->reading_done || st->final_code == GRPC_STATUS_OK) {
 		st->reading_done = true;
 		st->final_code = (grpc_status_code)code;

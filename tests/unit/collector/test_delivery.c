@@ -5,7 +5,8 @@
  * with SIGKILL and restarted, and while PostgreSQL restarts; the source
  * replays whatever was not acked.  Afterwards the events table holds each
  * number exactly once.  Also: above its high-water mark the collector
- * stops reading, and nothing is lost while it waits.
+ * stops reading, and nothing is lost while it waits; a batch it cannot
+ * queue is refused and replayed, not lost.
  */
 #include <check.h>
 #include <limits.h>
@@ -212,6 +213,66 @@ START_TEST(intake_pauses_above_the_high_water_mark_and_nothing_is_lost)
 }
 END_TEST
 
+/*
+ * A batch the collector cannot queue (here: collector.queue_limit reached,
+ * the path out of memory takes too) is refused with RESOURCE_EXHAUSTED and
+ * ends its stream, and no later seq of the source commits before it: the
+ * source replays from its last ack, and every event is stored once.
+ */
+START_TEST(a_batch_refused_for_a_full_queue_is_replayed_not_lost)
+{
+	enum { BATCHES = 40 };
+	struct tbatch *proto = tb_new("del-host", "del-agent", "del-boot", 1, false);
+	static char buf[1 << 16];
+	struct px_client_stats st;
+	struct px_client *c;
+	const char *line;
+	PGconn *locker;
+	struct run r;
+
+	run_init(&r, "  queue_high_water: 1000\n  queue_limit: 3\n");
+	run_start(&r);
+	/* Hold the marks' table: the first batches stay queued. */
+	locker = pgtmp_connect(r.dsn);
+	pgtmp_exec(locker, "BEGIN");
+	pgtmp_exec(locker, "LOCK TABLE sources IN ACCESS EXCLUSIVE MODE");
+
+	c = client(&r, proto);
+	for (int i = 0; i < BATCHES; i++)
+		send_numbered(c, i);
+	line = NULL;
+	for (int i = 0; i < 600 && line == NULL; i++) {
+		usleep(50000);
+		cp_slurp(r.log, buf, sizeof(buf));
+		line = strstr(buf, "batch refused, stream ended");
+	}
+	ck_assert_msg(line != NULL, "log: %s", buf);
+	ck_assert_msg(strstr(line, "reason=queue_full") != NULL, "log: %s", line);
+	ck_assert_msg(strstr(line, "seq=4 ") != NULL, "log: %s", line);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.acked, 0);
+	ck_assert_uint_eq(st.pending, BATCHES);
+
+	pgtmp_exec(locker, "COMMIT");
+	PQfinish(locker);
+	ck_assert_int_eq(px_client_flush(c, 120000), 0);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.acked, BATCHES);
+	ck_assert_uint_eq(st.rejected, 0);
+	ck_assert_uint_ge(st.reconnects, 1);
+	px_client_stop(c);
+	ck_assert_int_eq(count(&r, "SELECT count(*) FROM events"),
+			 BATCHES * PER_BATCH);
+	ck_assert_int_eq(count(&r, "SELECT count(DISTINCT pid) FROM events"),
+			 BATCHES * PER_BATCH);
+	ck_assert_int_eq(count(&r, "SELECT seq FROM sources WHERE source_id = 'del-agent'"),
+			 BATCHES);
+	ck_assert_int_eq(cp_stop(r.pid), 0);
+	tb_free(proto);
+	pgtmp_rmtree(r.dir);
+}
+END_TEST
+
 static Suite *delivery_suite(void)
 {
 	Suite *s = suite_create("collector-delivery");
@@ -221,6 +282,7 @@ static Suite *delivery_suite(void)
 	tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
 	tcase_add_test(tc, each_event_is_stored_once_across_a_collector_kill_and_a_database_restart);
 	tcase_add_test(tc, intake_pauses_above_the_high_water_mark_and_nothing_is_lost);
+	tcase_add_test(tc, a_batch_refused_for_a_full_queue_is_replayed_not_lost);
 	suite_add_tcase(s, tc);
 	return s;
 }
