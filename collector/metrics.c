@@ -229,7 +229,7 @@ void coll_metrics_render(struct coll_metrics *m, struct coll_buf *b)
 	coll_buf_printf(b, "parallax_grpc_streams_open %" PRIu64 "\n",
 			ss.streams_open);
 	metric(b, "parallax_grpc_bad_messages_total", "counter",
-	       "Messages refused as undecodable or invalid");
+	       "Messages refused as undecodable, invalid or oversized");
 	coll_buf_printf(b, "parallax_grpc_bad_messages_total %" PRIu64 "\n",
 			ss.bad_messages);
 	metric(b, "parallax_grpc_bytes_total", "counter",
