@@ -120,12 +120,36 @@ static long count(const struct run *r, const char *sql)
 	return v;
 }
 
+/* The committed mark of the test's source, 0 before its first commit. */
+static long mark_of(const struct run *r)
+{
+	return count(r, "SELECT coalesce(max(seq), 0) FROM sources "
+			"WHERE source_id = 'del-agent'");
+}
+
+/* The value of <key>=N on the collector's "stopped" line in <log>. */
+static long stopped_field(const char *log, const char *key)
+{
+	static char buf[1 << 20];
+	const char *line, *at;
+
+	cp_slurp(log, buf, sizeof(buf));
+	line = strstr(buf, "msg=\"stopped\"");
+	ck_assert_msg(line != NULL, "no stopped line: %s", buf);
+	at = strstr(line, key);
+	ck_assert_msg(at != NULL, "no %s in: %s", key, line);
+	return atol(at + strlen(key));
+}
+
 START_TEST(each_event_is_stored_once_across_a_collector_kill_and_a_database_restart)
 {
 	enum { BATCHES = 300 };
 	struct tbatch *proto = tb_new("del-host", "del-agent", "del-boot", 1, false);
+	static char buf[1 << 20];
 	struct px_client_stats st;
 	struct px_client *c;
+	long mark = 0;
+	uint64_t acked_at_kill = 0, pending_at_kill = 0;
 	struct run r;
 
 	run_init(&r, "");
@@ -134,14 +158,30 @@ START_TEST(each_event_is_stored_once_across_a_collector_kill_and_a_database_rest
 	for (int i = 0; i < BATCHES; i++) {
 		send_numbered(c, i);
 		if (i == BATCHES / 3) {
-			/* Batches are in flight: some committed, some not. */
+			/* Mid-stream: wait for some acks while more are still
+			 * queued, then kill. */
+			for (int k = 0; k < 1000; k++) {
+				px_client_get_stats(c, &st);
+				if (st.acked > 0)
+					break;
+				usleep(1000);
+			}
 			run_kill(&r);
+			usleep(100000);  /* acks already on the wire land */
+			px_client_get_stats(c, &st);
+			acked_at_kill = st.acked;
+			pending_at_kill = st.pending;
+			mark = mark_of(&r);
 			run_start(&r);
 		}
 		if (i == 2 * BATCHES / 3)
 			pgtmp_restart(&PG);
 		usleep(2000);
 	}
+	ck_assert_uint_gt(acked_at_kill, 0);
+	ck_assert_uint_gt(pending_at_kill, 0);
+	/* The kill lost nothing the database had: the mark covers every ack. */
+	ck_assert_int_ge(mark, (long)acked_at_kill);
 	ck_assert_int_eq(px_client_flush(c, 120000), 0);
 	px_client_get_stats(c, &st);
 	ck_assert_uint_eq(st.rejected, 0);
@@ -157,7 +197,16 @@ START_TEST(each_event_is_stored_once_across_a_collector_kill_and_a_database_rest
 			 BATCHES * PER_BATCH - 1);
 	ck_assert_int_eq(count(&r, "SELECT seq FROM sources WHERE source_id = 'del-agent'"),
 			 BATCHES);
+	/* The PostgreSQL restart hit the ingest of the second collector. */
+	cp_slurp(r.log, buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, "database connection lost") != NULL, "log: %s", buf);
 	ck_assert_int_eq(cp_stop(r.pid), 0);
+	/* Batches committed before the kill but not acked came back as
+	 * replays and were acked DUPLICATE, writing nothing. */
+	ck_assert_int_ge(stopped_field(r.log, "duplicates="),
+			 mark - (long)acked_at_kill);
+	ck_assert_int_eq(stopped_field(r.log, "committed=") +
+			 stopped_field(r.log, "duplicates=") >= BATCHES - mark, 1);
 	tb_free(proto);
 	pgtmp_rmtree(r.dir);
 }
