@@ -61,7 +61,6 @@
 #include "pgconn.h"
 #include "sqlbuf.h"
 #include "transport.h"
-#include "vercmp.h"
 
 #define MAX_PARAMS 24
 #define MAX_COLS 20
@@ -842,7 +841,7 @@ out_free:
 static void build_adv(struct item *it, const struct batch_ctx *bc)
 {
 	const Parallax__V1__Batch *b = bc->b;
-	struct coll_arr col[3] = { 0 };
+	struct coll_arr col[4] = { 0 };
 	struct stmt *st;
 
 	for (size_t i = 0; i < b->n_findings; i++) {
@@ -855,13 +854,15 @@ static void build_adv(struct item *it, const struct batch_ctx *bc)
 		coll_arr_str(&col[0], f->package->ecosystem);
 		coll_arr_str(&col[1], f->package->name);
 		coll_arr_str(&col[2], f->package->version);
+		coll_arr_str(&col[3], f->package->purl);
 	}
 	if (col[0].n > 0) {
 		st = stmt_add(it, SQL_ADV_CANDIDATES, ROLE_ADV);
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < 4; k++)
 			param_take(it, st, coll_arr_take(&col[k]));
+		param_str(it, st, bc->host_id);
 	}
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		coll_buf_free(&col[k].b);
 }
 
@@ -1166,7 +1167,8 @@ out_send:
 
 /*
  * The result of SQL_ADV_CANDIDATES for the item at hand: decides each
- * candidate with the ecosystem's own version order (coll_adv_affected) and
+ * candidate by the release it was found on and the ecosystem's own version
+ * order (coll_adv_row_matches, the scanner's rule) and
  * sends SQL_ADV_INGEST for the hits, in the same transaction, so that the
  * batch's package findings come with their advisories' CVE findings and
  * correlations; or goes on with the next statement when nothing matches.
@@ -1174,40 +1176,43 @@ out_send:
 static void state_adv(struct runner *r, PGresult *res)
 {
 	struct item *it = r->g->items[r->item_idx];
-	struct coll_arr col[4] = { 0 };
-	char *params[5] = { NULL };
+	struct coll_arr col[COLL_ADV_MATCH_COLS] = { 0 };
+	char *m[COLL_ADV_MATCH_COLS] = { NULL };
+	char *params[7];
 	size_t hits = 0;
 	bool ok = true;
 
 	for (int i = 0; i < PQntuples(res); i++) {
-		int ours = px_ver_scheme_of(PQgetvalue(res, i, 1));
-		int theirs = px_ver_scheme_of(PQgetvalue(res, i, 4));
-
-		if (ours < 0 || ours != theirs ||
-		    !coll_adv_affected(PQgetvalue(res, i, 3),
-				       PQgetvalue(res, i, 5),
-				       PQgetvalue(res, i, 6), ours))
+		if (!coll_adv_row_matches(res, i))
 			continue;
-		for (int k = 0; k < 4; k++)
-			coll_arr_str(&col[k], PQgetvalue(res, i, k));
+		for (int k = 0; k < COLL_ADV_MATCH_COLS; k++)
+			coll_arr_str(&col[k],
+				     PQgetvalue(res, i, coll_adv_match_cols[k]));
 		hits++;
 	}
-	for (int k = 0; k < 4; k++) {
-		params[k] = coll_arr_take(&col[k]);
-		ok = ok && params[k] != NULL;
+	for (int k = 0; k < COLL_ADV_MATCH_COLS; k++) {
+		m[k] = coll_arr_take(&col[k]);
+		ok = ok && m[k] != NULL;
 	}
+	/* SQL_ADV_INGEST: $1..$4, $6, $7 the matches, $5 the host. */
+	params[0] = m[0];
+	params[1] = m[1];
+	params[2] = m[2];
+	params[3] = m[3];
 	params[4] = it->host_id;
+	params[5] = m[4];
+	params[6] = m[5];
 	if (hits == 0)
 		state_next(r);
 	else if (!ok)
 		r->phase = RUN_IDLE;    /* out of memory: the kick retries */
 	else
-		send_sql(r, RUN_ADV, SQL_ADV_INGEST, 5, params);
+		send_sql(r, RUN_ADV, SQL_ADV_INGEST, 7, params);
 	if (hits > 0)
 		px_debug("ingest", "advisories matched ingested packages",
 			 "batch=%s matches=%zu", px_q(it->label), hits);
-	for (int k = 0; k < 4; k++)
-		free(params[k]);
+	for (int k = 0; k < COLL_ADV_MATCH_COLS; k++)
+		free(m[k]);
 }
 
 static bool same_key(const struct item *a, const struct item *b)

@@ -178,8 +178,9 @@ static void usage(FILE *out, const struct px_config *cfg)
 		"event, so nothing outside the snapshot is read.  --threads\n"
 		"scans the files of directories, images and ext images in parallel (the\n"
 		"same output as one thread, in another order).  ELF packages\n"
-		"are shared objects named lib*.so* with a DT_SONAME.  Debian advisories\n"
-		"match deb packages whatever the Debian release of the snapshot.\n");
+		"are shared objects named lib*.so* with a DT_SONAME.  Debian and Alpine\n"
+		"advisories naming a release match only packages of that release when\n"
+		"base-files or alpine-base says which; otherwise any release.\n");
 }
 
 /* Parses "123", "64k", "256M", "2G" (powers of 1024). */
