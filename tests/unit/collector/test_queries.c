@@ -139,6 +139,85 @@ START_TEST(a_process_tree_goes_up_to_ancestors_and_down_to_descendants)
 }
 END_TEST
 
+static char plans[1 << 16];
+
+/* Keeps the plans auto_explain sends as NOTICEs for the recursive walk
+ * (the per-row host name lookups are left out). */
+static void keep_notice(void *arg, const char *msg)
+{
+	size_t n = strlen(plans);
+
+	(void)arg;
+	if (strstr(msg, "Recursive Union"))
+		snprintf(plans + n, sizeof(plans) - n, "%s", msg);
+}
+
+/* Returns the text of EXPLAIN <sql> (static). */
+static const char *explain(const char *sql)
+{
+	char buf[1024];
+	PGresult *res;
+
+	snprintf(buf, sizeof(buf), "EXPLAIN %s", sql);
+	res = PQexec(H.db, buf);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+		      PQresultErrorMessage(res));
+	out[0] = '\0';
+	for (int i = 0; i < PQntuples(res); i++) {
+		size_t n = strlen(out);
+
+		snprintf(out + n, sizeof(out) - n, "%s\n", PQgetvalue(res, i, 0));
+	}
+	PQclear(res);
+	return out;
+}
+
+/* A host of 20000 processes (a binary tree: i's parent is i/2) and 20000
+ * vulnerable findings, one in ten loaded now: large enough that the
+ * planner's choice is the one a real fleet would get. */
+static void big_host(void)
+{
+	pgtmp_exec(H.db, "INSERT INTO processes (host_id, exec_id, pid, parent_exec_id, exe) SELECT 'big-1', 'big-1:b:' || g, g, CASE WHEN g > 1 THEN 'big-1:b:' || (g / 2) END, '/bin/x' FROM generate_series(1, 20000) g");
+	pgtmp_exec(H.db, "INSERT INTO findings (host_id, path, type, name, version, cve, source_id) SELECT 'big-1', '/f/' || g, 'package', 'p' || g, '1', 'CVE-2099-' || g, 'scanner-1' FROM generate_series(1, 20000) g");
+	pgtmp_exec(H.db, "INSERT INTO correlations (host_id, exec_id, path, finding_id, finding_host_id, pid, type, loaded_since, loaded_now) SELECT f.host_id, 'big-1:b:' || (f.id % 20000 + 1), f.path, f.id, f.host_id, 1, 'package', now(), f.id % 10 = 0 FROM findings f WHERE f.host_id = 'big-1'");
+	pgtmp_exec(H.db, "ANALYZE processes, findings, correlations");
+}
+
+/* Migration 008's indexes, checked where they are meant to be used: each
+ * level of the process tree's walk down, and v_vulnerable's EXISTS. */
+START_TEST(the_tree_and_the_vulnerable_view_use_their_indexes)
+{
+	long id;
+	char sql[256];
+
+	big_host();
+	/* px_process_tree is a SQL function: auto_explain shows the plan of
+	 * its statement, as NOTICEs to this connection. */
+	plans[0] = '\0';
+	PQsetNoticeProcessor(H.db, keep_notice, NULL);
+	pgtmp_exec(H.db, "LOAD 'auto_explain'");
+	pgtmp_exec(H.db, "SET auto_explain.log_min_duration = 0");
+	pgtmp_exec(H.db, "SET auto_explain.log_nested_statements = on");
+	pgtmp_exec(H.db, "SET auto_explain.log_level = notice");
+	q("tree", "exec", "big-1:b:2", NULL);
+	pgtmp_exec(H.db, "SET auto_explain.log_min_duration = -1");
+	PQsetNoticeProcessor(H.db, NULL, NULL);
+	ck_assert_msg(plans[0] != '\0', "no plan of the walk");
+	ck_assert_msg(strstr(plans, "processes_parent"), "%.3000s", plans);
+	/* The walk is still right: 2's subtree, 1 its parent. */
+	q("tree", "exec", "big-1:b:2", NULL);
+	ck_assert_msg(strstr(out, "\"depth\":-1,\"host\":\"big-1\",\"pid\":1,") &&
+		      strstr(out, "\"depth\":1,\"host\":\"big-1\",\"pid\":5,") &&
+		      !strstr(out, "\"pid\":3,"), "%.400s", out);
+
+	id = h_num("SELECT min(id) FROM findings WHERE host_id = 'big-1'");
+	snprintf(sql, sizeof(sql), "SELECT loaded_now FROM v_vulnerable WHERE host_id = 'big-1' AND id = %ld", id);
+	ck_assert_msg(strstr(explain(sql), "correlations_finding_live"), "%.2000s", out);
+	ck_assert_msg(strstr(explain("SELECT count(*) FILTER (WHERE loaded_now) FROM v_vulnerable WHERE host_id = 'big-1' AND severity = 'critical'"),
+			     "correlations_finding_live"), "%.2000s", out);
+}
+END_TEST
+
 START_TEST(artifacts_and_connections_cover_the_process_and_its_children)
 {
 	fleet();
@@ -254,6 +333,7 @@ static Suite *queries_suite(void)
 	tcase_add_test(tc, exposure_splits_loaded_from_at_rest_fleet_wide_and_per_host);
 	tcase_add_test(tc, the_inventory_lists_each_host_with_its_exposure);
 	tcase_add_test(tc, a_process_tree_goes_up_to_ancestors_and_down_to_descendants);
+	tcase_add_test(tc, the_tree_and_the_vulnerable_view_use_their_indexes);
 	tcase_add_test(tc, artifacts_and_connections_cover_the_process_and_its_children);
 	tcase_add_test(tc, where_loaded_finds_hosts_by_digest_or_package);
 	tcase_add_test(tc, a_host_timeline_lists_its_events_in_order_within_a_window);
