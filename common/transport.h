@@ -186,8 +186,12 @@ void px_server_stop(struct px_server *s);
 /*
  * Checks the parts of a batch that every consumer relies on: a source with
  * source_id and boot_id, a known kind, seq > 0, and for every finding a path
- * and a 64-hex sha256 (or empty).  Returns NULL when valid, else a static
- * string naming the first problem.
+ * and a 64-hex sha256 (or empty).  Refuses, too, what the database would
+ * refuse row by row, failing every batch of the transaction: a string
+ * anywhere that is not valid UTF-8, a pid or ppid above Linux's
+ * PID_MAX_LIMIT, and a seq, time, size or counter above INT64_MAX.  Returns
+ * NULL when valid, else a string naming the first problem, static or
+ * valid until the calling thread's next call.
  */
 const char *px_batch_invalid(const Parallax__V1__Batch *b);
 

@@ -4,7 +4,9 @@
  * Batch, a truncated Batch, an invalid one and an oversized one each end
  * their own stream with a gRPC status, a log line of their own and a count
  * in /metrics, while a well-behaved source on another stream, open all the
- * while, keeps being acked.
+ * while, keeps being acked.  So does a batch holding what PostgreSQL would
+ * refuse for one row (a string that is not UTF-8, a pid or seq out of
+ * range), which would otherwise fail the whole group it is written with.
  */
 #include <check.h>
 #include <limits.h>
@@ -159,6 +161,22 @@ static size_t refusal_logged(const char *log, size_t from, int status,
 	return strlen(buf);
 }
 
+/* Packs <t> into <packed> and sends it: it must end with INVALID_ARGUMENT
+ * and <reason> in the status details.  Returns the packed size. */
+static size_t refused_call(const char *target, struct tbatch *t,
+			   uint8_t *packed, const char *reason)
+{
+	char detail[256];
+	size_t n = parallax__v1__batch__get_packed_size(tb_batch(t));
+
+	ck_assert_uint_le(n, 4096);
+	parallax__v1__batch__pack(tb_batch(t), packed);
+	ck_assert_int_eq(raw_call(target, packed, n, detail, sizeof(detail)),
+			 GRPC_STATUS_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(detail, reason) != NULL, "detail: %s", detail);
+	return n;
+}
+
 START_TEST(bad_messages_end_their_own_stream_with_a_status)
 {
 	char dir[] = "/tmp/pxref.XXXXXX", log[PATH_MAX], dsn[512];
@@ -209,7 +227,7 @@ START_TEST(bad_messages_end_their_own_stream_with_a_status)
 
 	tb_net(t, 7, "bad-host:b:7");
 	n = parallax__v1__batch__get_packed_size(tb_batch(t));
-	packed = malloc(n);
+	packed = malloc(4096);
 	ck_assert_ptr_nonnull(packed);
 	parallax__v1__batch__pack(tb_batch(t), packed);
 	ck_assert_int_eq(raw_call(listen, packed, n / 2, detail, sizeof(detail)),
@@ -228,6 +246,44 @@ START_TEST(bad_messages_end_their_own_stream_with_a_status)
 	at = refusal_logged(log, at, GRPC_STATUS_INVALID_ARGUMENT, "seq");
 	good_batch(keep, 4, 4);
 
+	/* What the database would refuse for one row, failing every batch of
+	 * its transaction, is refused here, batch by batch: a seq past
+	 * bigint, a pid past PID_MAX_LIMIT, a string that is not UTF-8. */
+	tb_batch(t)->seq = (uint64_t)INT64_MAX + 1;
+	refused_call(listen, t, packed, "seq out of range");
+	at = refusal_logged(log, at, GRPC_STATUS_INVALID_ARGUMENT,
+			    "seq out of range");
+	good_batch(keep, 5, 5);
+	tb_batch(t)->seq = 1;
+	tb_batch(t)->events[0]->net->proc->pid = 4194305;
+	refused_call(listen, t, packed, "event pid out of range");
+	at = refusal_logged(log, at, GRPC_STATUS_INVALID_ARGUMENT,
+			    "event pid out of range");
+	good_batch(keep, 6, 6);
+	tb_batch(t)->events[0]->net->proc->pid = 7;
+	tb_exec(t, 8, "bad-host:b:8", "/usr/bin/ok", "-x");
+	tb_batch(t)->events[1]->exec->argv[0] = (char *)"caf\xc3\xa9 \xff\xfe";
+	refused_call(listen, t, packed, "string field argv is not valid UTF-8");
+	at = refusal_logged(log, at, GRPC_STATUS_INVALID_ARGUMENT,
+			    "string field argv is not valid UTF-8");
+	good_batch(keep, 7, 7);
+	/* Valid UTF-8, multi-byte included, is stored as sent. */
+	tb_batch(t)->events[1]->exec->argv[0] = (char *)"caf\xc3\xa9";
+	{
+		struct px_client_config bcfg = { .target = listen,
+						 .source = tb_batch(t)->source };
+		struct px_client *bad = px_client_start(&bcfg, err, sizeof(err));
+		struct px_client_stats st;
+
+		ck_assert_msg(bad != NULL, "%s", err);
+		ck_assert_int_eq(px_client_send(bad, tb_batch(t), NULL), 0);
+		ck_assert_int_eq(px_client_flush(bad, 60000), 0);
+		px_client_get_stats(bad, &st);
+		ck_assert_uint_eq(st.acked, 1);
+		ck_assert_uint_eq(st.rejected, 0);
+		px_client_stop(bad);
+	}
+
 	huge = calloc(1, big);
 	ck_assert_ptr_nonnull(huge);
 	ck_assert_int_eq(raw_call(listen, huge, big, detail, sizeof(detail)),
@@ -236,15 +292,19 @@ START_TEST(bad_messages_end_their_own_stream_with_a_status)
 			    "over the limit");
 	free(huge);
 	free(packed);
-	good_batch(keep, 5, 5);
+	good_batch(keep, 8, 8);
 	px_client_stop(keep);
 
-	ck_assert_int_eq(metric_of(http_port, "parallax_grpc_bad_messages_total"), 4);
+	ck_assert_int_eq(metric_of(http_port, "parallax_grpc_bad_messages_total"), 7);
 	db = pgtmp_connect(dsn);
-	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM events"), 5);
-	ck_assert_int_eq(pgtmp_long(db, "SELECT count(DISTINCT pid) FROM events"), 5);
-	ck_assert_int_eq(pgtmp_long(db, "SELECT seq FROM sources WHERE host_id = 'ok-host'"), 5);
-	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM sources WHERE host_id = 'bad-host'"), 0);
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM events WHERE host_id = 'ok-host'"), 8);
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(DISTINCT pid) FROM events WHERE host_id = 'ok-host'"), 8);
+	ck_assert_int_eq(pgtmp_long(db, "SELECT seq FROM sources WHERE host_id = 'ok-host'"), 8);
+	/* Only the last bad-host batch, the valid one, got in. */
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM sources WHERE host_id = 'bad-host'"), 1);
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM events WHERE host_id = 'bad-host'"), 2);
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM processes WHERE host_id = 'bad-host' AND argv[1] = 'caf\xc3\xa9' AND pid = 8"), 1);
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM events WHERE pid > 4194304"), 0);
 	PQfinish(db);
 	ck_assert_int_eq(cp_stop(pid), 0);
 	tb_free(t);
