@@ -242,6 +242,62 @@ START_TEST(where_loaded_finds_hosts_by_digest_or_package)
 	ck_assert_msg(strstr(out, "\"pid\":101"), "%s", out);
 	ck_assert_str_eq(q("where-loaded", "package", "commons-text", NULL), "[]");
 	ck_assert_str_eq(q("where-loaded", "sha256", SHA_IDLE, NULL), "[]");
+	/* A package name is matched as written: LIKE's wildcards in it are
+	 * plain characters. */
+	ck_assert_str_eq(q("where-loaded", "package", "log4j_core", NULL), "[]");
+	ck_assert_str_eq(q("where-loaded", "package", "%", NULL), "[]");
+	ck_assert_str_eq(q("where-loaded", "package", "log4j%", NULL), "[]");
+}
+END_TEST
+
+/* Rows of <name> for host <host> with <limit> (NULL: none), counted from
+ * the table form: the JSON of a capped answer would not fit in out. */
+static int rows_of(const char *name, const char *host, const char *limit)
+{
+	const struct coll_query *cq = coll_query_find(name);
+	const char *params[COLL_Q_NPARAMS] = { 0 };
+	Oid types[COLL_Q_NPARAMS];
+	char sql[8192];
+	PGresult *res;
+	int n;
+
+	for (int i = 0; i < COLL_Q_NPARAMS; i++)
+		types[i] = 25;     /* text, as the CLI and the HTTP API send */
+	params[COLL_Q_HOST] = host;
+	params[COLL_Q_LIMIT] = limit;
+	ck_assert_ptr_null(coll_query_missing(cq, params));
+	ck_assert_int_eq(coll_query_sql(cq, false, sql, sizeof(sql)), 0);
+	res = PQexecParams(H.db, sql, COLL_Q_NPARAMS, types, params, NULL,
+			   NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+		      PQresultErrorMessage(res));
+	n = PQntuples(res);
+	PQclear(res);
+	return n;
+}
+
+START_TEST(a_timeline_answers_at_most_the_limit_cap)
+{
+	const struct coll_query *cq = coll_query_find("timeline");
+	const char *params[COLL_Q_NPARAMS] = { "busy-1" };
+	const char *bad[] = { "0", "-1", "10k", "", "1e3",
+			      "12345678901234567890" };
+
+	/* More events than the cap, on a host named differently from its
+	 * id. */
+	pgtmp_exec(H.db, "INSERT INTO hosts (host_id, hostname) VALUES ('busy-1', 'busy.example')");
+	pgtmp_exec(H.db, "INSERT INTO events (ts, host_id, kind, exec_id, pid, detail, source_id, boot_id, seq) SELECT now() - g * interval '1 ms', 'busy-1', 'net', 'busy-1:b:1:1', 1, '{}', 'agent-busy', 'b', g FROM generate_series(1, 10050) g");
+	ck_assert_int_eq(rows_of("timeline", "busy.example", NULL), COLL_Q_LIMIT_DEFAULT);
+	ck_assert_int_eq(rows_of("timeline", "busy-1", "10"), 10);
+	ck_assert_int_eq(rows_of("timeline", "busy.example", "999999"), COLL_Q_LIMIT_MAX);
+	ck_assert_int_eq(COLL_Q_LIMIT_MAX, 10000);
+	ck_assert_int_eq(rows_of("timeline", "nobody.example", NULL), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		params[COLL_Q_LIMIT] = bad[i];
+		ck_assert_msg(coll_query_missing(cq, params) != NULL &&
+			      strstr(coll_query_missing(cq, params), "--limit"),
+			      "limit '%s' accepted", bad[i]);
+	}
 }
 END_TEST
 
@@ -257,6 +313,13 @@ START_TEST(a_host_timeline_lists_its_events_in_order_within_a_window)
 	ck_assert_str_eq(q("timeline", "host", "db-1", NULL), "[]");
 	q("timeline", "host", "web-1", "limit", "2", NULL);
 	ck_assert_msg(strstr(out, "\"kind\":\"net\"") == NULL, "%s", out);
+	/* By hostname, like the other queries' --host. */
+	pgtmp_exec(H.db, "UPDATE hosts SET hostname = 'web-1.example' WHERE host_id = 'web-1'");
+	q("timeline", "host", "web-1.example", NULL);
+	first = strstr(out, "\"kind\":\"exec\"");
+	last = strstr(out, "\"kind\":\"net\"");
+	ck_assert_msg(first && last && first < last &&
+		      strstr(out, "\"host\":\"web-1.example\""), "%s", out);
 }
 END_TEST
 
@@ -337,6 +400,7 @@ static Suite *queries_suite(void)
 	tcase_add_test(tc, artifacts_and_connections_cover_the_process_and_its_children);
 	tcase_add_test(tc, where_loaded_finds_hosts_by_digest_or_package);
 	tcase_add_test(tc, a_host_timeline_lists_its_events_in_order_within_a_window);
+	tcase_add_test(tc, a_timeline_answers_at_most_the_limit_cap);
 	tcase_add_test(tc, the_cli_requires_the_parameters_a_query_needs);
 	tcase_add_test(tc, scan_events_list_what_a_scan_could_not_read_in_full);
 	suite_add_tcase(s, tc);
