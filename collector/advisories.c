@@ -32,6 +32,29 @@ bool coll_adv_affected(const char *version, const char *ranges_json,
 	return hit;
 }
 
+const enum coll_adv_col coll_adv_match_cols[COLL_ADV_MATCH_COLS] = {
+	COLL_ADV_ID, COLL_ADV_ECO, COLL_ADV_NAME, COLL_ADV_VERSION,
+	COLL_ADV_DISTRO, COLL_ADV_HOST_OS,
+};
+
+bool coll_adv_row_matches(const PGresult *res, int row)
+{
+	const char *eco = PQgetvalue(res, row, COLL_ADV_ECO);
+	struct px_osv_distro d;
+
+	/* A purl that names the release wins over the host's os: an image
+	 * scanned on a host of another release is still its own. */
+	if (!px_osv_distro_from_purl(PQgetvalue(res, row, COLL_ADV_DISTRO), &d))
+		px_osv_distro_from_os(PQgetvalue(res, row, COLL_ADV_HOST_OS),
+				      &d);
+	if (!px_osv_applies(PQgetvalue(res, row, COLL_ADV_THEIR_ECO), eco, &d))
+		return false;
+	return coll_adv_affected(PQgetvalue(res, row, COLL_ADV_VERSION),
+				 PQgetvalue(res, row, COLL_ADV_RANGES),
+				 PQgetvalue(res, row, COLL_ADV_VERSIONS),
+				 px_ver_scheme_of(eco));
+}
+
 /* ---- storing records ---------------------------------------------------- */
 
 static int exec_params(PGconn *c, const char *sql, int n,
@@ -156,15 +179,20 @@ static int import_one(void *arg, const char *origin,
 
 /* ---- re-evaluating the inventory ---------------------------------------- */
 
-/* Finds the (advisory, package version) pairs of the inventory. */
+/* Finds the (advisory, package version, distro, host os) matches of the
+ * inventory, into the COLL_ADV_MATCH_COLS arrays <col>. */
 static int find_matches(PGconn *c, struct coll_arr *col,
 			struct coll_adv_result *r, char *err, size_t errlen)
 {
 	PGresult *res = PQexec(c,
 		"SELECT a.advisory_id, f.ecosystem, f.name, f.version, "
-		"a.ecosystem, a.ranges::text, array_to_json(a.versions)::text "
-		"FROM (SELECT DISTINCT ecosystem, name, version FROM findings "
-		"WHERE type = 'package' AND version <> '') f "
+		"a.ecosystem, a.ranges::text, array_to_json(a.versions)::text, "
+		"f.distro, f.host_os "
+		"FROM (SELECT DISTINCT f.ecosystem, f.name, f.version, "
+		SQL_PURL_DISTRO("f.purl") " AS distro, coalesce(h.os, '') "
+		"AS host_os FROM findings f LEFT JOIN hosts h "
+		"ON h.host_id = f.host_id "
+		"WHERE f.type = 'package' AND f.version <> '') f "
 		"JOIN advisory_affected a ON lower(a.name) = lower(f.name)");
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -174,60 +202,69 @@ static int find_matches(PGconn *c, struct coll_arr *col,
 		return -EIO;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
-		int ours = px_ver_scheme_of(PQgetvalue(res, i, 1));
-		int theirs = px_ver_scheme_of(PQgetvalue(res, i, 4));
-
-		if (ours < 0 || ours != theirs ||
-		    !coll_adv_affected(PQgetvalue(res, i, 3),
-				       PQgetvalue(res, i, 5),
-				       PQgetvalue(res, i, 6), ours))
+		if (!coll_adv_row_matches(res, i))
 			continue;
-		for (int k = 0; k < 4; k++)
-			coll_arr_str(&col[k], PQgetvalue(res, i, k));
+		for (int k = 0; k < COLL_ADV_MATCH_COLS; k++)
+			coll_arr_str(&col[k],
+				     PQgetvalue(res, i, coll_adv_match_cols[k]));
 		r->matches++;
 	}
 	PQclear(res);
 	return 0;
 }
 
-/* Findings an earlier import made that no current match supports. */
+/* Findings an earlier import made that no current match supports, for
+ * their host's release as well as their version. */
 static const char SQL_DROP_STALE[] =
 	"WITH gone AS (DELETE FROM findings f WHERE f.source_id = "
 	"'advisories' AND NOT EXISTS (SELECT 1 FROM advisory_matches m "
 	"JOIN advisories a ON a.id = m.advisory_id WHERE a.cve = f.cve "
 	"AND m.ecosystem = f.ecosystem AND m.name = f.name "
-	"AND m.version = f.version) RETURNING f.host_id, f.id) "
+	"AND m.version = f.version "
+	"AND m.distro = " SQL_PURL_DISTRO("f.purl") " "
+	"AND m.host_os = " SQL_HOST_OS("f.host_id") ") "
+	"RETURNING f.host_id, f.id) "
 	"DELETE FROM correlations c USING gone "
 	"WHERE c.finding_host_id = gone.host_id AND c.finding_id = gone.id";
 
 static int apply(PGconn *c, struct coll_arr *col, struct coll_adv_result *r,
 		 char *err, size_t errlen)
 {
-	char *p[5] = { NULL };
+	char *m[COLL_ADV_MATCH_COLS] = { NULL };
+	const char *p[7];
 	PGresult *res;
 	int ret = 0;
 
-	for (int k = 0; k < 4; k++)
-		p[k] = coll_arr_take(&col[k]);
-	if (!p[0] || !p[1] || !p[2] || !p[3]) {
-		ret = -ENOMEM;
-		goto out_free;
+	for (int k = 0; k < COLL_ADV_MATCH_COLS; k++) {
+		m[k] = coll_arr_take(&col[k]);
+		if (m[k] == NULL)
+			ret = -ENOMEM;
 	}
+	if (ret < 0)
+		goto out_free;
 	ret = exec_params(c, "DELETE FROM advisory_matches", 0, NULL, err,
 			  errlen);
 	if (ret == 0)
 		ret = exec_params(c, "INSERT INTO advisory_matches (advisory_id, "
-				  "ecosystem, name, version) SELECT DISTINCT * "
-				  "FROM unnest($1::text[], $2::text[], "
-				  "$3::text[], $4::text[])", 4,
-				  (const char *const *)p, err, errlen);
+				  "ecosystem, name, version, distro, host_os) "
+				  "SELECT DISTINCT * FROM unnest($1::text[], "
+				  "$2::text[], $3::text[], $4::text[], "
+				  "$5::text[], $6::text[])", 6,
+				  (const char *const *)m, err, errlen);
 	if (ret == 0)
 		ret = exec_params(c, SQL_DROP_STALE, 0, NULL, err, errlen);
 	if (ret < 0)
 		goto out_free;
-	/* $5, the host filter, is NULL: every host. */
-	res = PQexecParams(c, SQL_ADV_APPLY, 5, NULL,
-			   (const char *const *)p, NULL, NULL, 0);
+	/* SQL_ADV_APPLY: $1..$4, $6, $7 the matches; $5, the host filter,
+	 * NULL: every host. */
+	p[0] = m[0];
+	p[1] = m[1];
+	p[2] = m[2];
+	p[3] = m[3];
+	p[4] = NULL;
+	p[5] = m[4];
+	p[6] = m[5];
+	res = PQexecParams(c, SQL_ADV_APPLY, 7, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		r->findings = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 		r->correlations = strtol(PQgetvalue(res, 0, 1), NULL, 10);
@@ -238,20 +275,22 @@ static int apply(PGconn *c, struct coll_arr *col, struct coll_adv_result *r,
 	}
 	PQclear(res);
 out_free:
-	for (int k = 0; k < 4; k++)
-		free(p[k]);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	for (int k = 0; k < COLL_ADV_MATCH_COLS; k++)
+		free(m[k]);
 	return ret;
 }
 
 static int evaluate(PGconn *c, struct coll_adv_result *r, char *err,
 		    size_t errlen)
 {
-	struct coll_arr col[4] = { 0 };
+	struct coll_arr col[COLL_ADV_MATCH_COLS] = { 0 };
 	int ret = find_matches(c, col, r, err, errlen);
 
 	if (ret == 0)
 		return apply(c, col, r, err, errlen);
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < COLL_ADV_MATCH_COLS; k++)
 		coll_buf_free(&col[k].b);
 	return ret;
 }

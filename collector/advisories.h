@@ -52,4 +52,30 @@ int coll_adv_evaluate(PGconn *c, struct coll_adv_result *r, char *err,
 bool coll_adv_affected(const char *version, const char *ranges_json,
 		       const char *versions_json, int scheme);
 
+/* Columns of a candidate row: find_matches() and SQL_ADV_CANDIDATES. */
+enum coll_adv_col {
+	COLL_ADV_ID,             /* advisory id */
+	COLL_ADV_ECO,            /* our ecosystem, name and version */
+	COLL_ADV_NAME,
+	COLL_ADV_VERSION,
+	COLL_ADV_THEIR_ECO,      /* the OSV ecosystem: "Debian:12" */
+	COLL_ADV_RANGES,
+	COLL_ADV_VERSIONS,
+	COLL_ADV_DISTRO,         /* purl distro qualifier, '' when none */
+	COLL_ADV_HOST_OS,        /* the host's PRETTY_NAME, '' when unknown */
+};
+
+/* How many of those columns a match keeps (advisory_matches' key, in
+ * this order): id, ecosystem, name, version, distro, host_os. */
+#define COLL_ADV_MATCH_COLS 6
+extern const enum coll_adv_col coll_adv_match_cols[COLL_ADV_MATCH_COLS];
+
+/*
+ * Whether candidate row <row> of <res> is a match: the OSV ecosystem
+ * applies where the package was found (px_osv_applies: the purl's distro
+ * qualifier, else the host's os), and the version is in the entry's
+ * ranges (coll_adv_affected).  The same rule as the scanner's.
+ */
+bool coll_adv_row_matches(const PGresult *res, int row);
+
 #endif

@@ -52,19 +52,21 @@ static void usage(FILE *out)
 		"  --db DSN          libpq connection string\n"
 		"  --data-dir DIR    read the DSN from DIR/collector.dsn\n"
 		"                    (default " DEFAULT_DATA_DIR ")\n"
-		"  --host ID         only this host_id\n"
+		"  --host ID         only this host (a host_id or a hostname)\n"
 		"  --exec ID         the process (exec_id) of tree, artifacts, connections\n"
 		"  --sha256 HEX      the artifact of where-loaded\n"
 		"  --package NAME    the package of where-loaded\n"
 		"  --since TIME      window start (timestamptz, e.g. 2026-12-03T10:00Z)\n"
 		"  --until TIME      window end\n"
-		"  --limit N         rows of the event queries (default 1000)\n"
+		"  --limit N         rows of the event queries (default %d, at most %d:\n"
+		"                    a larger N is cut to it; narrow --since/--until)\n"
 		"  --cve ID          the advisory of advisory-hosts\n"
 		"  --json            a JSON array of objects instead of a table\n"
 		"  --wide            do not cut long table cells\n"
 		"  --help, --version\n"
 		"\n"
-		"Without --db or --data-dir, $PARALLAX_DB is used when set.\n");
+		"Without --db or --data-dir, $PARALLAX_DB is used when set.\n",
+		COLL_Q_LIMIT_DEFAULT, COLL_Q_LIMIT_MAX);
 }
 
 /* Reads the DSN the collector wrote; NULL with a message on failure. */

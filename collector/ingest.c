@@ -13,7 +13,8 @@
  *                          theirs, and the CVE findings of the stored
  *                          advisories that cover their packages), exits,
  *                          scan report and its events; COMMIT
- *   events (connection E)  BEGIN; the group's high-water marks
+ *   events (connection E)  BEGIN; a lock per mark key (SQL_HWM_LOCK); the
+ *                          group's high-water marks
  *                          (SQL_HWM_GROUP), which tell the duplicates; COPY
  *                          of the events of every batch that is not one;
  *                          COMMIT; then each batch is acked COMMITTED or
@@ -60,7 +61,6 @@
 #include "pgconn.h"
 #include "sqlbuf.h"
 #include "transport.h"
-#include "vercmp.h"
 
 #define MAX_PARAMS 24
 #define MAX_COLS 20
@@ -174,6 +174,7 @@ struct coll_sink {
 	unsigned int flush_ms;
 	size_t group_batches;
 	size_t high_water;
+	size_t max_queued;
 	bool pressured;
 	void (*on_pressure)(void *arg, bool high);
 	void (*on_commit)(void *arg, const struct coll_commit_info *ci);
@@ -850,7 +851,7 @@ out_free:
 static void build_adv(struct item *it, const struct batch_ctx *bc)
 {
 	const Parallax__V1__Batch *b = bc->b;
-	struct coll_arr col[3] = { 0 };
+	struct coll_arr col[4] = { 0 };
 	struct stmt *st;
 
 	for (size_t i = 0; i < b->n_findings; i++) {
@@ -863,13 +864,15 @@ static void build_adv(struct item *it, const struct batch_ctx *bc)
 		coll_arr_str(&col[0], f->package->ecosystem);
 		coll_arr_str(&col[1], f->package->name);
 		coll_arr_str(&col[2], f->package->version);
+		coll_arr_str(&col[3], f->package->purl);
 	}
 	if (col[0].n > 0) {
 		st = stmt_add(it, SQL_ADV_CANDIDATES, ROLE_ADV);
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < 4; k++)
 			param_take(it, st, coll_arr_take(&col[k]));
+		param_str(it, st, bc->host_id);
 	}
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		coll_buf_free(&col[k].b);
 }
 
@@ -1031,7 +1034,7 @@ static void on_flush_timer(uv_timer_t *t)
 static const char *const prepared_sql[] = {
 	SQL_HWM_GROUP, SQL_HWM_READ, SQL_HOST, SQL_LOCK_KEYS, SQL_EXEC,
 	SQL_FORK, SQL_ARTIFACT, SQL_FINDING, SQL_EXIT, SQL_SCAN,
-	SQL_SCAN_EVENTS, SQL_ADV_CANDIDATES, SQL_ADV_INGEST,
+	SQL_SCAN_EVENTS, SQL_ADV_CANDIDATES, SQL_ADV_INGEST, SQL_HWM_LOCK,
 };
 #define N_PREPARED (sizeof(prepared_sql) / sizeof(prepared_sql[0]))
 
@@ -1041,7 +1044,7 @@ static const char *const prepared_names[] = {
 	"px_ingest_0", "px_ingest_1", "px_ingest_2", "px_ingest_3",
 	"px_ingest_4", "px_ingest_5", "px_ingest_6", "px_ingest_7",
 	"px_ingest_8", "px_ingest_9", "px_ingest_10", "px_ingest_11",
-	"px_ingest_12",
+	"px_ingest_12", "px_ingest_13",
 };
 _Static_assert(sizeof(prepared_names) / sizeof(prepared_names[0]) ==
 	       N_PREPARED, "one name per prepared statement");
@@ -1174,7 +1177,8 @@ out_send:
 
 /*
  * The result of SQL_ADV_CANDIDATES for the item at hand: decides each
- * candidate with the ecosystem's own version order (coll_adv_affected) and
+ * candidate by the release it was found on and the ecosystem's own version
+ * order (coll_adv_row_matches, the scanner's rule) and
  * sends SQL_ADV_INGEST for the hits, in the same transaction, so that the
  * batch's package findings come with their advisories' CVE findings and
  * correlations; or goes on with the next statement when nothing matches.
@@ -1182,40 +1186,43 @@ out_send:
 static void state_adv(struct runner *r, PGresult *res)
 {
 	struct item *it = r->g->items[r->item_idx];
-	struct coll_arr col[4] = { 0 };
-	char *params[5] = { NULL };
+	struct coll_arr col[COLL_ADV_MATCH_COLS] = { 0 };
+	char *m[COLL_ADV_MATCH_COLS] = { NULL };
+	char *params[7];
 	size_t hits = 0;
 	bool ok = true;
 
 	for (int i = 0; i < PQntuples(res); i++) {
-		int ours = px_ver_scheme_of(PQgetvalue(res, i, 1));
-		int theirs = px_ver_scheme_of(PQgetvalue(res, i, 4));
-
-		if (ours < 0 || ours != theirs ||
-		    !coll_adv_affected(PQgetvalue(res, i, 3),
-				       PQgetvalue(res, i, 5),
-				       PQgetvalue(res, i, 6), ours))
+		if (!coll_adv_row_matches(res, i))
 			continue;
-		for (int k = 0; k < 4; k++)
-			coll_arr_str(&col[k], PQgetvalue(res, i, k));
+		for (int k = 0; k < COLL_ADV_MATCH_COLS; k++)
+			coll_arr_str(&col[k],
+				     PQgetvalue(res, i, coll_adv_match_cols[k]));
 		hits++;
 	}
-	for (int k = 0; k < 4; k++) {
-		params[k] = coll_arr_take(&col[k]);
-		ok = ok && params[k] != NULL;
+	for (int k = 0; k < COLL_ADV_MATCH_COLS; k++) {
+		m[k] = coll_arr_take(&col[k]);
+		ok = ok && m[k] != NULL;
 	}
+	/* SQL_ADV_INGEST: $1..$4, $6, $7 the matches, $5 the host. */
+	params[0] = m[0];
+	params[1] = m[1];
+	params[2] = m[2];
+	params[3] = m[3];
 	params[4] = it->host_id;
+	params[5] = m[4];
+	params[6] = m[5];
 	if (hits == 0)
 		state_next(r);
 	else if (!ok)
 		r->phase = RUN_IDLE;    /* out of memory: the kick retries */
 	else
-		send_sql(r, RUN_ADV, SQL_ADV_INGEST, 5, params);
+		send_sql(r, RUN_ADV, SQL_ADV_INGEST, 7, params);
 	if (hits > 0)
 		px_debug("ingest", "advisories matched ingested packages",
 			 "batch=%s matches=%zu", px_q(it->label), hits);
-	for (int k = 0; k < 4; k++)
-		free(params[k]);
+	for (int k = 0; k < COLL_ADV_MATCH_COLS; k++)
+		free(m[k]);
 }
 
 static bool same_key(const struct item *a, const struct item *b)
@@ -1266,11 +1273,16 @@ static void send_keys(struct runner *r, enum run_phase phase, const char *sql,
 		ok = ok && params[c] != NULL;
 	}
 	if (ok) {
-		struct coll_pg_stmt ps[2];
+		struct coll_pg_stmt ps[3];
+		size_t n = 0;
 
-		stmt_set(r, &ps[0], "BEGIN", 0, NULL);
-		stmt_set(r, &ps[1], sql, ncols, params);
-		send_pipeline(r, phase, ps, 2);
+		stmt_set(r, &ps[n++], "BEGIN", 0, NULL);
+		/* The events stage decides duplicates: serialise it per key
+		 * among collectors first (SQL_HWM_LOCK). */
+		if (sql == SQL_HWM_GROUP)
+			stmt_set(r, &ps[n++], SQL_HWM_LOCK, 3, params);
+		stmt_set(r, &ps[n++], sql, ncols, params);
+		send_pipeline(r, phase, ps, n);
 	} else
 		r->phase = RUN_IDLE;    /* out of memory: the kick retries */
 	for (int c = 0; c < 7; c++)
@@ -1705,6 +1717,7 @@ struct coll_sink *coll_sink_new(const struct coll_sink_config *cfg)
 	s->flush_ms = cfg->flush_ms ? cfg->flush_ms : DEFAULT_FLUSH_MS;
 	s->group_batches = cfg->group_batches ? cfg->group_batches :
 			   DEFAULT_GROUP_BATCHES;
+	s->max_queued = cfg->max_queued;
 	s->on_pressure = cfg->on_pressure;
 	s->on_commit = cfg->on_commit;
 	s->arg = cfg->arg;
@@ -1736,9 +1749,15 @@ int coll_sink_submit(struct coll_sink *s, const Parallax__V1__Batch *batch,
 		ack(ctx, PARALLAX__V1__ACK_STATUS__ACK_STATUS_REJECTED, why);
 		return 0;
 	}
+	if (s->max_queued > 0 && s->stats.queued >= s->max_queued) {
+		s->stats.refused++;
+		return -ENOBUFS;
+	}
 	it = calloc(1, sizeof(*it));
-	if (it == NULL)
+	if (it == NULL) {
+		s->stats.refused++;
 		return -ENOMEM;
+	}
 	src = batch->source;
 	bc.b = batch;
 	bc.host_id = src->host->host_id;
@@ -1763,6 +1782,7 @@ int coll_sink_submit(struct coll_sink *s, const Parallax__V1__Batch *batch,
 		build_item(it, &bc);
 	if (it->oom) {
 		item_free(it);
+		s->stats.refused++;
 		return -ENOMEM;
 	}
 	it->ack = ack;

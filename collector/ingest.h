@@ -52,6 +52,9 @@ struct coll_sink_config {
 	size_t flush_rows;         /* events that close a group; 0: 10000 */
 	unsigned int flush_ms;     /* age that closes a group; 0: 20 */
 	size_t group_batches;      /* batches that close a group; 0: 1024 */
+	size_t max_queued;         /* batches queued past which submit
+				    * refuses more (-ENOBUFS); 0: no bound
+				    * but memory */
 	/* Called with true when the queue reaches high_water and with false
 	 * when it falls back to half of it.  May be NULL. */
 	void (*on_pressure)(void *arg, bool high);
@@ -72,6 +75,8 @@ struct coll_sink_stats {
 	uint64_t commit_ns_last;   /* BEGIN to COMMIT of the last group */
 	uint64_t commit_ns_total;
 	uint64_t pauses;           /* times the high-water mark was reached */
+	uint64_t refused;          /* submits refused: queue full, or out of
+				    * memory */
 	size_t queued;             /* submitted, not yet acked */
 };
 
@@ -82,7 +87,11 @@ struct coll_sink *coll_sink_new(const struct coll_sink_config *cfg);
  * Queues <batch> (borrowed until <ack> runs).  <source_id> replaces
  * batch->source->source_id when not NULL (the mTLS identity); <peer> is
  * recorded with the source (may be NULL).  An invalid batch is acked
- * REJECTED at once.  Returns 0 or -ENOMEM (nothing queued, no ack).
+ * REJECTED at once.  Returns 0, or -ENOBUFS when max_queued batches are
+ * already queued, or -ENOMEM; on either error nothing is queued and <ack>
+ * never runs: the caller must refuse the batch, and every later batch of
+ * its source until the source replays it, or a later seq would commit and
+ * raise the source's mark past the refused one.
  */
 int coll_sink_submit(struct coll_sink *s, const Parallax__V1__Batch *batch,
 		     const char *source_id, const char *peer, coll_ack_fn ack,

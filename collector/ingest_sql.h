@@ -41,12 +41,29 @@
 	"last_seen = now(), loaded_now = true, ended_at = NULL"
 
 /*
+ * Serialises the high-water mark check of the group's (host_id, source_id,
+ * boot_id) keys among every collector, new keys included: SQL_HWM_GROUP's
+ * FOR UPDATE can only lock rows that exist, so without this two collectors
+ * given the same batch of a new boot would both read mark 0 and both COPY
+ * it.  A transaction-scoped advisory lock per key, taken in key order (no
+ * deadlock between groups) in a statement of its own before SQL_HWM_GROUP,
+ * whose fresh snapshot (READ COMMITTED) then sees the mark the other
+ * transaction committed.  The "hwm:" prefix keeps these keys apart from
+ * SQL_LOCK_KEYS'.
+ */
+static const char SQL_HWM_LOCK[] =
+	"SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM "
+	"(SELECT DISTINCT 'hwm:' || h || chr(31) || s || chr(31) || b AS k "
+	"FROM unnest($1::text[], $2::text[], $3::text[]) AS u(h, s, b) "
+	"ORDER BY k) l";
+
+/*
  * The high-water marks of a group of batches, in the events transaction:
  * one row per (host_id, source_id, boot_id) with the highest seq of the
  * group.  Returns each key's mark as it was before (0 when new); the caller
- * decides from it which batches are duplicates.  The existing rows are
- * locked first, so a second collector serving the same source waits and
- * then reads the mark this transaction committed.
+ * decides from it which batches are duplicates.  Runs after SQL_HWM_LOCK,
+ * so a second collector serving the same source waits and then reads the
+ * mark this transaction committed; the existing rows are locked as well.
  */
 static const char SQL_HWM_GROUP[] =
 	"WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
@@ -233,17 +250,31 @@ static const char SQL_EXIT[] =
 	"AND c.exec_id = p.exec_id AND c.ended_at IS NULL";
 
 /*
- * Turns (advisory, package version) matches, $1..$4 as arrays, into
- * findings with the advisory's CVE on every host holding the version (or
- * only on host $5 when it is not NULL), and correlates those with the live
- * loads.  Returns the counts of findings and correlations written.  Run by
+ * Where a package finding was installed, as advisory matching reads it
+ * (coll_adv_row_matches): the purl's distro qualifier ("debian-12"), ''
+ * when it has none; and the host's os (SQL_HOST_OS), '' when unknown.
+ * advisory_matches keys on both, so a match decided for Debian 12 never
+ * reaches a package of another release.
+ */
+#define SQL_PURL_DISTRO(purl)                                                \
+	"coalesce(substring(" purl " from '[?&]distro=([^&#]*)'), '')"
+#define SQL_HOST_OS(host_id)                                                 \
+	"coalesce((SELECT h.os FROM hosts h WHERE h.host_id = " host_id      \
+	"), '')"
+
+/*
+ * Turns (advisory, package version, distro, host os) matches, $1..$4 and
+ * $6, $7 as arrays, into findings with the advisory's CVE on every host
+ * holding the version where it was decided (or only on host $5 when it is
+ * not NULL), and correlates those with the live loads.  Returns the counts of findings and correlations written.  Run by
  * `parallax advisories import/evaluate` for every host, and by the ingest
  * state transaction for the host of a batch that brings package findings
  * (SQL_ADV_CANDIDATES, then this).
  */
 #define SQL_ADV_APPLY_CTES                                                   \
 	"m AS (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], " \
-	"$3::text[], $4::text[]) AS m(advisory_id, ecosystem, name, version)), " \
+	"$3::text[], $4::text[], $6::text[], $7::text[]) AS m(advisory_id, " \
+	"ecosystem, name, version, distro, host_os)), " \
 	"src AS (SELECT DISTINCT ON (f.host_id, f.path, f.inner_path, " \
 	"f.ecosystem, f.name, f.version, a.cve) f.host_id, f.path, " \
 	"f.inner_path, f.ecosystem, f.name, f.version, f.sha256, " \
@@ -251,6 +282,8 @@ static const char SQL_EXIT[] =
 	"FROM findings f JOIN m ON f.type = 'package' " \
 	"AND f.ecosystem = m.ecosystem AND f.name = m.name " \
 	"AND f.version = m.version " \
+	"AND " SQL_PURL_DISTRO("f.purl") " = m.distro " \
+	"AND " SQL_HOST_OS("f.host_id") " = m.host_os " \
 	"AND ($5::text IS NULL OR f.host_id = $5::text) " \
 	"JOIN advisories a ON a.id = m.advisory_id " \
 	"ORDER BY f.host_id, f.path, f.inner_path, f.ecosystem, f.name, " \
@@ -277,25 +310,31 @@ static const char SQL_ADV_APPLY[] = "WITH " SQL_ADV_APPLY_CTES;
 
 /*
  * The stored advisories' affected entries that may cover the package
- * findings of a batch ($1 ecosystems, $2 names, $3 versions as arrays),
- * with the same columns find_matches() reads in advisories.c: advisory,
- * our ecosystem, name and version, theirs, ranges and versions as JSON.
- * The ingest sink decides in C (coll_adv_affected) and, for each hit,
- * runs SQL_ADV_APPLY for the batch's host.
+ * findings of a batch ($1 ecosystems, $2 names, $3 versions, $4 purls as
+ * arrays; $5 its host), in the columns coll_adv_row_matches() reads:
+ * advisory, our ecosystem, name and version, theirs, ranges and versions
+ * as JSON, the purl's distro qualifier and the host's os.  SQL_HOST has
+ * run before in the same transaction, so the os is the batch's own when
+ * it brings host facts.  The ingest sink decides in C and, for the hits,
+ * runs SQL_ADV_INGEST for the batch's host.
  */
 static const char SQL_ADV_CANDIDATES[] =
 	"SELECT a.advisory_id, f.ecosystem, f.name, f.version, "
-	"a.ecosystem, a.ranges::text, array_to_json(a.versions)::text "
-	"FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], "
-	"$3::text[]) AS f(ecosystem, name, version) WHERE version <> '') f "
+	"a.ecosystem, a.ranges::text, array_to_json(a.versions)::text, "
+	"f.distro, " SQL_HOST_OS("$5::text") " "
+	"FROM (SELECT DISTINCT ecosystem, name, version, "
+	SQL_PURL_DISTRO("purl") " AS distro FROM unnest($1::text[], "
+	"$2::text[], $3::text[], $4::text[]) AS f(ecosystem, name, version, "
+	"purl) WHERE version <> '') f "
 	"JOIN advisory_affected a ON lower(a.name) = lower(f.name)";
 
 /* SQL_ADV_APPLY for one host, from the ingest: the matches are also kept
  * with those of the last evaluation. */
 static const char SQL_ADV_INGEST[] =
 	"WITH am AS (INSERT INTO advisory_matches (advisory_id, ecosystem, "
-	"name, version) SELECT DISTINCT * FROM unnest($1::text[], $2::text[], "
-	"$3::text[], $4::text[]) ON CONFLICT DO NOTHING), " SQL_ADV_APPLY_CTES;
+	"name, version, distro, host_os) SELECT DISTINCT * FROM unnest("
+	"$1::text[], $2::text[], $3::text[], $4::text[], $6::text[], "
+	"$7::text[]) ON CONFLICT DO NOTHING), " SQL_ADV_APPLY_CTES;
 
 /* XXX: the report is stored, but findings of earlier scans of the same root
  * that this scan did not repeat are not yet marked resolved. */

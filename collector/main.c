@@ -53,6 +53,9 @@ static const struct px_config_key collector_keys[] = {
 	  "(default: newest /usr/lib/postgresql/<ver>/bin)" },
 	{ "collector.queue_high_water", "256",
 	  "batches waiting for the database before intake pauses" },
+	{ "collector.queue_limit", "0",
+	  "batches waiting for the database past which more are refused with "
+	  "RESOURCE_EXHAUSTED and their stream ends (0: no bound but memory)" },
 	{ "collector.copy_rows", "10000",
 	  "events that close an ingest group (one COPY, one transaction)" },
 	{ "collector.copy_ms", "20",
@@ -167,21 +170,67 @@ static bool source_known(struct collector *c, const struct px_inbatch *ib)
 	return false;
 }
 
+/* True when the certificate's host bindings cover <host_id>. */
+static bool host_bound(const char *const *hosts, const char *host_id)
+{
+	for (; hosts != NULL && *hosts != NULL; hosts++)
+		if (strcmp(*hosts, "*") == 0 || strcmp(*hosts, host_id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Under mutual TLS the host a batch speaks for must be one its certificate
+ * is bound to (SAN URIs PX_TLS_HOST_URI<host_id>), or a certificate for
+ * host A could write rows for host B: every row takes its host_id from the
+ * batch's host facts.  Refused like an unknown source.
+ */
+static bool host_allowed(struct collector *c, const struct px_inbatch *ib)
+{
+	const char *host_id = ib->batch->source->host->host_id;
+
+	if (!c->tls || host_bound(ib->peer_hosts, host_id))
+		return true;
+	c->refused++;
+	px_warn("collector", "batch for a host its certificate does not cover refused",
+		"peer=%s identity=%s host=%s seq=%" PRIu64, px_q(ib->peer),
+		px_q(ib->peer_identity), px_q(host_id), ib->batch->seq);
+	return false;
+}
+
 static void on_batch(struct px_inbatch *ib, void *arg)
 {
 	struct collector *c = arg;
+	int ret;
 
 	if (!source_known(c, ib)) {
 		px_inbatch_fail(ib, GRPC_STATUS_PERMISSION_DENIED,
 				"unknown source: client certificate not allowed");
 		return;
 	}
+	if (!host_allowed(c, ib)) {
+		px_inbatch_fail(ib, GRPC_STATUS_PERMISSION_DENIED,
+				"host not covered by the client certificate");
+		return;
+	}
 
-	if (coll_sink_submit(c->sink, ib->batch, ib->peer_identity, ib->peer,
-			     ack_inbatch, ib) < 0)
-		/* Not acked: the source resends it after reconnecting. */
-		px_error("collector", "out of memory, batch dropped unacked",
-			 "peer=%s seq=%" PRIu64, px_q(ib->peer), ib->batch->seq);
+	ret = coll_sink_submit(c->sink, ib->batch, ib->peer_identity, ib->peer,
+			       ack_inbatch, ib);
+	if (ret < 0) {
+		/*
+		 * Refused unacked, and its stream ends: the transport refuses
+		 * the stream's later batches too, so none of them commits and
+		 * raises the source's mark past this one; the source replays
+		 * from its last ack after reconnecting.
+		 */
+		px_warn("collector", "batch refused, stream ended",
+			"peer=%s seq=%" PRIu64 " reason=%s", px_q(ib->peer),
+			ib->batch->seq, ret == -ENOBUFS ? "queue_full" :
+			"out_of_memory");
+		px_inbatch_fail(ib, GRPC_STATUS_RESOURCE_EXHAUSTED,
+				ret == -ENOBUFS ? "collector queue full" :
+				"collector out of memory");
+	}
 }
 
 static void on_commit(void *arg, const struct coll_commit_info *ci)
@@ -445,7 +494,7 @@ static int serve(struct px_config *cfg, const char *dsn, const char *db_kind)
 	struct px_server_config scfg = { 0 };
 	struct coll_sink_config kcfg = { 0 };
 	char err[512] = "must be a positive number";
-	int64_t hw = 256, rows, ms;
+	int64_t hw = 256, rows, ms, limit;
 
 	if (px_config_get_i64(cfg, "collector.queue_high_water", &hw, err,
 			      sizeof(err)) < 0 || hw <= 0) {
@@ -454,7 +503,8 @@ static int serve(struct px_config *cfg, const char *dsn, const char *db_kind)
 		return 2;
 	}
 	if (get_count(cfg, "collector.copy_rows", &rows) < 0 ||
-	    get_count(cfg, "collector.copy_ms", &ms) < 0)
+	    get_count(cfg, "collector.copy_ms", &ms) < 0 ||
+	    get_count(cfg, "collector.queue_limit", &limit) < 0)
 		return 2;
 	c.loop = uv_default_loop();
 	kcfg.loop = c.loop;
@@ -462,6 +512,7 @@ static int serve(struct px_config *cfg, const char *dsn, const char *db_kind)
 	kcfg.high_water = (size_t)hw;
 	kcfg.flush_rows = (size_t)rows;
 	kcfg.flush_ms = (unsigned int)ms;
+	kcfg.max_queued = (size_t)limit;
 	kcfg.on_pressure = on_pressure;
 	kcfg.on_commit = on_commit;
 	kcfg.arg = &c;

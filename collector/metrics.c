@@ -190,6 +190,10 @@ void coll_metrics_render(struct coll_metrics *m, struct coll_buf *b)
 			PRIu64 "\n", st.duplicates);
 	coll_buf_printf(b, "parallax_ingest_batches_total{status=\"rejected\"} %"
 			PRIu64 "\n", st.rejected);
+	metric(b, "parallax_ingest_refused_total", "counter",
+	       "Batches refused unacked (queue full or out of memory), their stream ended");
+	coll_buf_printf(b, "parallax_ingest_refused_total %" PRIu64 "\n",
+			st.refused);
 	metric(b, "parallax_ingest_queue_batches", "gauge",
 	       "Batches received and not yet acked");
 	coll_buf_printf(b, "parallax_ingest_queue_batches %zu\n", st.queued);
@@ -225,7 +229,7 @@ void coll_metrics_render(struct coll_metrics *m, struct coll_buf *b)
 	coll_buf_printf(b, "parallax_grpc_streams_open %" PRIu64 "\n",
 			ss.streams_open);
 	metric(b, "parallax_grpc_bad_messages_total", "counter",
-	       "Messages refused as undecodable or invalid");
+	       "Messages refused as undecodable, invalid or oversized");
 	coll_buf_printf(b, "parallax_grpc_bad_messages_total %" PRIu64 "\n",
 			ss.bad_messages);
 	metric(b, "parallax_grpc_bytes_total", "counter",

@@ -20,10 +20,20 @@ const char *const coll_qparam_names[COLL_Q_NPARAMS] = {
 #define HOST_OK(col)                                                         \
 	"($1::text IS NULL OR " col " = $1::text OR "                        \
 	"px_host_name(" col ") = $1::text)"
+/* A required --host on a large table: the host_ids it names, resolved
+ * once (px_host_name's rule: the host_id itself, or a hostname), so the
+ * scan can use an index on host_id instead of naming every row. */
+#define HOST_IN(col)                                                         \
+	col " IN (SELECT $1::text UNION SELECT h.host_id FROM hosts h "      \
+	"WHERE h.hostname = $1::text AND h.hostname <> '')"
 #define WINDOW(col)                                                          \
 	"($5::text IS NULL OR " col " >= $5::timestamptz) AND "              \
 	"($6::text IS NULL OR " col " < $6::timestamptz)"
-#define LIMIT "LIMIT coalesce($7::bigint, 1000)"
+/* coll_query_missing() has refused what is not 1..; larger is cut. */
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define LIMIT "LIMIT least(coalesce($7::bigint, "                          \
+	XSTR(COLL_Q_LIMIT_DEFAULT) "), " XSTR(COLL_Q_LIMIT_MAX) ")"
 
 const struct coll_query coll_queries[] = {
 	{ "findings", "what the scanner found at rest, worst first", 0, 0,
@@ -120,7 +130,8 @@ const struct coll_query coll_queries[] = {
 	  "AND ($3::text IS NULL OR a.sha256 = $3::text) "
 	  "AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM findings f "
 	  "WHERE f.type = 'package' AND (f.name = $4::text "
-	  "OR f.name LIKE '%%:' || $4::text) "
+	  "OR f.name LIKE '%%:' || replace(replace(replace($4::text, "
+	  "'\\', '\\\\'), '%%', '\\%%'), '_', '\\_')) "
 	  "AND (f.sha256 = a.sha256 OR (f.host_id = a.host_id "
 	  "AND f.path = a.path)))) ORDER BY 1, 2, 5" },
 	{ "advisory-hosts", "hosts holding a package an advisory covers, and "
@@ -146,9 +157,10 @@ const struct coll_query coll_queries[] = {
 	  "ORDER BY e.ts DESC, e.host_id, e.scan_id, e.n " LIMIT },
 	{ "timeline", "a host's events in a window (--host, --since/--until, "
 	  "--limit)", P(COLL_Q_HOST), 0,
-	  "SELECT e.ts, e.kind, e.pid, e.exec_id, e.detail::text AS detail "
-	  "FROM events e WHERE e.host_id = $1::text AND " WINDOW("e.ts") " "
-	  "ORDER BY e.ts, e.seq " LIMIT },
+	  "SELECT e.ts, px_host_name(e.host_id) AS host, e.kind, e.pid, "
+	  "e.exec_id, e.detail::text AS detail "
+	  "FROM events e WHERE " HOST_IN("e.host_id") " AND " WINDOW("e.ts")
+	  " ORDER BY e.ts, e.host_id, e.seq " LIMIT },
 };
 
 const size_t coll_n_queries = sizeof(coll_queries) / sizeof(coll_queries[0]);
@@ -181,6 +193,15 @@ int coll_query_sql(const struct coll_query *q, bool json, char *buf,
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 
+/* Digits only, at least 1; any length (LIMIT cuts it to the cap, and a
+ * bigint cast of more than 18 digits would fail, so those are cut here). */
+static bool limit_ok(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	return n > 0 && s[n] == '\0' && n <= 18 && strspn(s, "0") < n;
+}
+
 const char *coll_query_missing(const struct coll_query *q,
 			       const char *const *params)
 {
@@ -195,6 +216,12 @@ const char *coll_query_missing(const struct coll_query *q,
 		}
 		if ((q->needs_any & P(i)) && params[i] != NULL)
 			any = true;
+	}
+	if (params[COLL_Q_LIMIT] != NULL && !limit_ok(params[COLL_Q_LIMIT])) {
+		snprintf(msg, sizeof(msg), "--limit must be a whole number "
+			 "from 1 (at most %d rows are returned)",
+			 COLL_Q_LIMIT_MAX);
+		return msg;
 	}
 	if (q->needs_any != 0 && !any) {
 		snprintf(msg, sizeof(msg), "%s needs one of:", q->name);

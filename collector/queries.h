@@ -18,10 +18,16 @@ enum coll_qparam {
 	COLL_Q_PACKAGE,   /* package name (maven: groupId:artifactId) */
 	COLL_Q_SINCE,     /* timestamptz text, e.g. 2026-12-03T10:00Z */
 	COLL_Q_UNTIL,
-	COLL_Q_LIMIT,     /* rows, for the event queries (default 1000) */
+	COLL_Q_LIMIT,     /* rows, for the event queries (COLL_Q_LIMIT_*) */
 	COLL_Q_CVE,       /* advisory id (CVE-..., GHSA-...) */
 	COLL_Q_NPARAMS,
 };
+
+/* Rows of the event queries without --limit, and at most with one: one
+ * answer stays a size a terminal, a browser and the collector's HTTP
+ * buffers handle; narrow the window (--since/--until) for more. */
+#define COLL_Q_LIMIT_DEFAULT 1000
+#define COLL_Q_LIMIT_MAX 10000
 
 /* The parameter names, as CLI flags (--host) and HTTP query keys
  * (?host=). */
@@ -48,7 +54,8 @@ int coll_query_sql(const struct coll_query *q, bool json, char *buf,
 		   size_t len);
 
 /* NULL when <params> satisfy what <q> needs, else a message naming the
- * missing parameter. */
+ * missing parameter, or the malformed one (--limit must be 1.. in
+ * digits). */
 const char *coll_query_missing(const struct coll_query *q,
 			       const char *const *params);
 

@@ -6,6 +6,7 @@
  */
 #include "osv.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -586,6 +587,176 @@ bool px_osv_affects(const struct px_osv_affected *a, int scheme,
 			return true;
 	}
 	return false;
+}
+
+/* ---- which advisories apply to a package ------------------------------- */
+
+/*
+ * The distributions whose OSV ecosystems carry a release: the ecosystem's
+ * name before any ':', os-release's ID, and how PRETTY_NAME begins.
+ * "openSUSE" comes before "SUSE" only for readability: prefixes are
+ * matched up to a ':' or the end, so neither takes the other's entries.
+ */
+static const struct osv_family {
+	const char *osv;
+	const char *id;
+	const char *pretty;
+} families[] = {
+	{ "Debian", "debian", "Debian" },
+	{ "Ubuntu", "ubuntu", "Ubuntu" },
+	{ "Alpine", "alpine", "Alpine" },
+	{ "Rocky Linux", "rocky", "Rocky Linux" },
+	{ "AlmaLinux", "almalinux", "AlmaLinux" },
+	{ "Red Hat", "rhel", "Red Hat" },
+	{ "openSUSE", "opensuse", "openSUSE" },
+	{ "SUSE", "sles", "SUSE" },
+};
+
+#define N_FAMILIES (sizeof(families) / sizeof(families[0]))
+
+static const struct osv_family *family_of_eco(const char *osv_eco)
+{
+	size_t i, n;
+
+	for (i = 0; i < N_FAMILIES; i++) {
+		n = strlen(families[i].osv);
+		if (!strncmp(osv_eco, families[i].osv, n) &&
+		    (osv_eco[n] == '\0' || osv_eco[n] == ':'))
+			return &families[i];
+	}
+	return NULL;
+}
+
+/* Copies the release at <s> ("12", "v3.19", "22.04.3 LTS"): digits and
+ * dots from the first digit, a leading 'v' skipped, no trailing dot. */
+static void copy_release(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (*s == 'v')
+		s++;
+	while (n + 1 < cap && (isdigit((unsigned char)s[n]) ||
+			       (n && s[n] == '.')))
+		n++;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	if (n && out[n - 1] == '.')
+		out[n - 1] = '\0';
+}
+
+/* The release an OSV ecosystem names: the first ':'-separated field after
+ * the distribution's that starts with a digit ("Ubuntu:Pro:18.04:LTS"
+ * names 18.04); "" when none does ("openSUSE:Leap 15.5"). */
+static void eco_release(const char *osv_eco, char *out, size_t cap)
+{
+	const char *p = strchr(osv_eco, ':');
+
+	out[0] = '\0';
+	for (; p; p = strchr(p + 1, ':')) {
+		const char *f = p + 1;
+
+		if (isdigit((unsigned char)f[*f == 'v'])) {
+			copy_release(f, out, cap);
+			return;
+		}
+	}
+}
+
+/* Whether releases <a> and <b> agree part by part as far as both go;
+ * true when either is unknown. */
+static bool releases_agree(const char *a, const char *b)
+{
+	while (*a && *b) {
+		size_t na = strcspn(a, "."), nb = strcspn(b, ".");
+
+		if (na != nb || strncmp(a, b, na))
+			return false;
+		a += na + (a[na] == '.');
+		b += nb + (b[nb] == '.');
+	}
+	return true;
+}
+
+bool px_osv_distro_from_purl(const char *q, struct px_osv_distro *d)
+{
+	const char *dash = NULL, *p;
+	size_t n;
+
+	d->id[0] = d->release[0] = '\0';
+	if (!q)
+		return false;
+	/* The id ends at the last '-' that a digit follows. */
+	for (p = q; (p = strchr(p, '-')); p++)
+		if (isdigit((unsigned char)p[1]))
+			dash = p;
+	if (!dash || dash == q || (n = (size_t)(dash - q)) >= sizeof(d->id))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		d->id[i] = (char)tolower((unsigned char)q[i]);
+	d->id[n] = '\0';
+	copy_release(dash + 1, d->release, sizeof(d->release));
+	return true;
+}
+
+bool px_osv_distro_from_os(const char *pretty, struct px_osv_distro *d)
+{
+	size_t i, n;
+
+	d->id[0] = d->release[0] = '\0';
+	if (!pretty)
+		return false;
+	for (i = 0; i < N_FAMILIES; i++) {
+		const char *p = pretty;
+
+		n = strlen(families[i].pretty);
+		if (strncmp(p, families[i].pretty, n) ||
+		    isalnum((unsigned char)p[n]))
+			continue;
+		snprintf(d->id, sizeof(d->id), "%s", families[i].id);
+		/* The first number after the name, before any "(codename)". */
+		for (p += n; *p && *p != '('; p++) {
+			if (isdigit((unsigned char)p[*p == 'v']) &&
+			    !isalnum((unsigned char)p[-1])) {
+				copy_release(p, d->release,
+					     sizeof(d->release));
+				break;
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Whether os-release ID <id> is family <f>'s: "opensuse-leap" is
+ * openSUSE's. */
+static bool id_is(const char *id, const struct osv_family *f)
+{
+	size_t n = strlen(f->id);
+
+	return !strncmp(id, f->id, n) && (id[n] == '\0' || id[n] == '-');
+}
+
+bool px_osv_applies(const char *osv_eco, const char *eco,
+		    const struct px_osv_distro *d)
+{
+	int scheme = px_ver_scheme_of(eco);
+	const struct osv_family *fam;
+	const char *id = d ? d->id : "";
+	char rel[32];
+
+	if (scheme < 0 || scheme != px_ver_scheme_of(osv_eco))
+		return false;
+	if (scheme != PX_VER_DEB && scheme != PX_VER_APK &&
+	    scheme != PX_VER_RPM)
+		return true;
+	if (!id[0])
+		id = scheme == PX_VER_DEB ? "debian" :
+		     scheme == PX_VER_APK ? "alpine" : "";
+	fam = family_of_eco(osv_eco);
+	if (id[0] && (!fam || !id_is(id, fam)))
+		return false;
+	eco_release(osv_eco, rel, sizeof(rel));
+	return releases_agree(rel, d ? d->release : "");
 }
 
 /* ---- loading ------------------------------------------------------------ */

@@ -128,6 +128,48 @@ bool px_osv_affects(const struct px_osv_affected *a, int scheme,
 		    const char *version, char *why, size_t whylen);
 
 /*
+ * Where a package is installed, as far as choosing advisories needs it:
+ * the distribution as os-release's ID names it ("debian", "ubuntu",
+ * "alpine", "rocky") and its release ("12", "22.04", "3.19"); each "" when
+ * unknown.
+ */
+struct px_osv_distro {
+	char id[32];
+	char release[32];
+};
+
+/*
+ * Fills <d> from the value of a purl's "distro" qualifier, as the scanner
+ * writes it ("debian-12", "alpine-3.19"; also "ubuntu-22.04",
+ * "opensuse-leap-15.5").  False, and <d> all "", when <q> is NULL, empty,
+ * or names no release (a bare codename such as "bookworm").
+ */
+bool px_osv_distro_from_purl(const char *q, struct px_osv_distro *d);
+
+/*
+ * Fills <d> from os-release's PRETTY_NAME, as host facts carry it
+ * ("Debian GNU/Linux 12 (bookworm)", "Ubuntu 22.04.3 LTS", "Alpine Linux
+ * v3.19").  False, and <d> all "", when the distribution is not one whose
+ * advisories OSV publishes; the release stays "" when the name has none
+ * ("Debian GNU/Linux trixie/sid").
+ */
+bool px_osv_distro_from_os(const char *pretty, struct px_osv_distro *d);
+
+/*
+ * Whether an affected entry of OSV ecosystem <osv_eco> ("Debian:12",
+ * "Ubuntu:22.04:LTS", "Alpine:v3.19", "Maven") may apply to a package of
+ * our ecosystem <eco> ("deb", "apk", "rpm", "maven", ...) installed on <d>
+ * (NULL: unknown).  The version schemes must agree.  For OS packages the
+ * distribution must be the entry's (unknown: Debian for deb, Alpine for
+ * apk, any for rpm), and the releases must agree where both are known,
+ * compared by dot-separated parts as far as the shorter goes ("9" is
+ * "9.3", "3.19" is not "3.18").  The scanner and the collector both match
+ * with this rule.
+ */
+bool px_osv_applies(const char *osv_eco, const char *eco,
+		    const struct px_osv_distro *d);
+
+/*
  * <a>'s ranges as compact OSV JSON (an array, "[]" when none), for storing
  * them as OSV wrote them; the caller frees the text.  NULL on -ENOMEM.
  */

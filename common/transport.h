@@ -29,6 +29,10 @@
 #define PX_METHOD_STREAM "/parallax.v1.Collector/Stream"
 #define PX_DEFAULT_PORT 50551
 #define PX_DEFAULT_MAX_MESSAGE (16u << 20)
+/* A client certificate names each host it may report for with a SAN URI
+ * of this prefix and the host_id ("*": any host, e.g. a scanner reading
+ * many hosts' snapshots); see deploy/mkcerts.sh. */
+#define PX_TLS_HOST_URI "urn:parallax:host:"
 
 /* ---- client ---------------------------------------------------------- */
 
@@ -126,6 +130,10 @@ struct px_inbatch {
 	const char *peer_identity;   /* client certificate CN under mTLS,
 				      * else NULL; when set, it replaces
 				      * batch->source->source_id */
+	/* Under mTLS, the host ids the client certificate is bound to (its
+	 * SAN URIs PX_TLS_HOST_URI "<host_id>", "*" for any host), NULL-
+	 * terminated; NULL without TLS.  Owned by the stream. */
+	const char *const *peer_hosts;
 	size_t wire_bytes;
 	uint64_t received_ns;        /* px_mono_ns() at decode */
 	struct px_stream *stream;    /* private */
@@ -161,7 +169,8 @@ void px_inbatch_ack(struct px_inbatch *ib, Parallax__V1__AckStatus status,
  * GRPC_STATUS_PERMISSION_DENIED as an int) and <detail>, once the acks the
  * stream already owes are sent.  The source keeps the batch and retries
  * after a backoff, so nothing is lost while an operator fixes the cause.
- * Frees <ib>; loop thread only.
+ * The stream's later batches already decoded are refused the same way,
+ * never handed to the batch callback.  Frees <ib>; loop thread only.
  */
 void px_inbatch_fail(struct px_inbatch *ib, int code, const char *detail);
 
@@ -172,7 +181,8 @@ struct px_server_stats {
 	uint64_t streams_open;
 	uint64_t batches_in;
 	uint64_t bytes_in;
-	uint64_t bad_messages;    /* undecodable or invalid, stream ended */
+	uint64_t bad_messages;    /* undecodable, invalid or oversized,
+				   * stream ended */
 	uint64_t batches_queued;  /* handed to the loop, not yet acked */
 };
 void px_server_get_stats(struct px_server *s, struct px_server_stats *st);
@@ -185,8 +195,12 @@ void px_server_stop(struct px_server *s);
 /*
  * Checks the parts of a batch that every consumer relies on: a source with
  * source_id and boot_id, a known kind, seq > 0, and for every finding a path
- * and a 64-hex sha256 (or empty).  Returns NULL when valid, else a static
- * string naming the first problem.
+ * and a 64-hex sha256 (or empty).  Refuses, too, what the database would
+ * refuse row by row, failing every batch of the transaction: a string
+ * anywhere that is not valid UTF-8, a pid or ppid above Linux's
+ * PID_MAX_LIMIT, and a seq, time, size or counter above INT64_MAX.  Returns
+ * NULL when valid, else a string naming the first problem, static or
+ * valid until the calling thread's next call.
  */
 const char *px_batch_invalid(const Parallax__V1__Batch *b);
 

@@ -18,6 +18,8 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,12 +74,16 @@ struct px_stream {
 	bool reading_done;		/* half-close, error, or cancel */
 	bool status_sent;
 	bool parked;			/* waiting for resume to read */
+	bool refused;			/* px_inbatch_fail() ran: later
+					 * batches are refused too */
 	bool send_in_flight;
 	grpc_status_code final_code;
 	char final_detail[160];
 	struct ack_out *acks, *acks_tail;
 	char *peer;
+	uint64_t id;			/* for logs: the server's nth stream */
 	char *identity;
+	char **hosts;			/* NULL-terminated, see peer_hosts() */
 	struct px_stream *next_parked;
 };
 
@@ -104,6 +110,7 @@ struct px_server {
 	struct px_stream *parked;
 	int port;
 	size_t max_msg;
+	uint64_t next_stream_id;
 	struct px_server_stats st;
 };
 
@@ -218,6 +225,9 @@ static void maybe_free_stream(struct px_stream *st)
 	st->srv->st.streams_open--;
 	gpr_free(st->peer);
 	free(st->identity);
+	for (char **h = st->hosts; h != NULL && *h != NULL; h++)
+		free(*h);
+	free(st->hosts);
 	free(st);
 }
 
@@ -226,7 +236,8 @@ static void fail_stream(struct px_stream *st, grpc_status_code code,
 			const char *why)
 {
 	px_warn("transport", "stream refused a message",
-		"peer=%s status=%d reason=%s", st->peer, (int)code, px_q(why));
+		"stream=%" PRIu64 " peer=%s status=%d reason=%s", st->id,
+		st->peer, (int)code, px_q(why));
 	st->srv->st.bad_messages++;
 	st->reading_done = true;
 	st->final_code = code;
@@ -278,24 +289,62 @@ static void request_stream(struct px_server *s)
 }
 
 /* The verified client certificate's common name, or NULL. */
-static char *peer_identity(grpc_call *call)
+static char *peer_identity(grpc_auth_context *ctx)
 {
-	grpc_auth_context *ctx = grpc_call_auth_context(call);
 	grpc_auth_property_iterator it;
 	const grpc_auth_property *p;
-	char *id = NULL;
+
+	it = grpc_auth_context_find_properties_by_name(ctx,
+						       GRPC_X509_CN_PROPERTY_NAME);
+	p = grpc_auth_property_iterator_next(&it);
+	return p != NULL ? strndup(p->value, p->value_length) : NULL;
+}
+
+/*
+ * The hosts the verified certificate may report for: the rest of each SAN
+ * URI that starts with PX_TLS_HOST_URI, as a NULL-terminated array (empty
+ * when it names none, so that the collector refuses every batch of it).
+ * NULL only when out of memory.
+ */
+static char **peer_hosts(grpc_auth_context *ctx)
+{
+	size_t pre = strlen(PX_TLS_HOST_URI), n = 0;
+	grpc_auth_property_iterator it;
+	const grpc_auth_property *p;
+	char **hosts = calloc(1, sizeof(*hosts));
+
+	it = grpc_auth_context_find_properties_by_name(ctx,
+						       GRPC_PEER_URI_PROPERTY_NAME);
+	while (hosts != NULL && (p = grpc_auth_property_iterator_next(&it))) {
+		char **more;
+
+		if (p->value_length <= pre ||
+		    strncmp(p->value, PX_TLS_HOST_URI, pre) != 0)
+			continue;
+		more = realloc(hosts, (n + 2) * sizeof(*hosts));
+		if (more == NULL)
+			break;
+		hosts = more;
+		hosts[n] = strndup(p->value + pre, p->value_length - pre);
+		if (hosts[n] == NULL)
+			break;
+		hosts[++n] = NULL;
+	}
+	return hosts;
+}
+
+/* Fills the stream's identity and host bindings from its certificate. */
+static void read_auth(struct px_stream *st)
+{
+	grpc_auth_context *ctx = grpc_call_auth_context(st->call);
 
 	if (ctx == NULL)
-		return NULL;
+		return;
 	if (grpc_auth_context_peer_is_authenticated(ctx)) {
-		it = grpc_auth_context_find_properties_by_name(
-			ctx, GRPC_X509_CN_PROPERTY_NAME);
-		p = grpc_auth_property_iterator_next(&it);
-		if (p != NULL)
-			id = strndup(p->value, p->value_length);
+		st->identity = peer_identity(ctx);
+		st->hosts = peer_hosts(ctx);
 	}
 	grpc_auth_context_release(ctx);
-	return id;
 }
 
 static void on_new(struct px_server *s, struct px_stream *st, bool ok)
@@ -311,7 +360,8 @@ static void on_new(struct px_server *s, struct px_stream *st, bool ok)
 	request_stream(s);
 	s->st.streams_open++;
 	st->peer = grpc_call_get_peer(st->call);
-	st->identity = peer_identity(st->call);
+	st->id = ++s->next_stream_id;
+	read_auth(st);
 	px_debug("transport", "stream opened", "peer=%s identity=%s", st->peer,
 		 st->identity ? st->identity : "-");
 
@@ -358,6 +408,7 @@ static void hand_over(struct px_stream *st, Parallax__V1__Batch *b, size_t len)
 	ib->batch = b;
 	ib->peer = st->peer;
 	ib->peer_identity = st->identity;
+	ib->peer_hosts = (const char *const *)st->hosts;
 	ib->wire_bytes = len;
 	ib->received_ns = px_mono_ns();
 	ib->stream = st;
@@ -382,12 +433,29 @@ static void on_recv(struct px_stream *st, bool ok)
 
 	st->recv_bb = NULL;
 	if (!ok) {
+		/* The peer cancelled, the connection broke, or gRPC core
+		 * refused a message past its own limit (twice ours, see
+		 * server_args()); the core does not say which. */
+		px_info("transport", "stream read failed",
+			"stream=%" PRIu64 " peer=%s reason=%s", st->id,
+			st->peer, px_q("cancelled, disconnected, or a message over the transport limit"));
 		st->reading_done = true;
 		return;
 	}
 	if (bb == NULL) {	/* the client half-closed: finish cleanly */
 		st->reading_done = true;
 		maybe_finish(st);
+		return;
+	}
+	len = grpc_byte_buffer_length(bb);
+	if (len > st->srv->max_msg) {
+		char too_big[96];
+
+		grpc_byte_buffer_destroy(bb);
+		snprintf(too_big, sizeof(too_big),
+			 "message of %zu bytes over the limit of %zu", len,
+			 st->srv->max_msg);
+		fail_stream(st, GRPC_STATUS_RESOURCE_EXHAUSTED, too_big);
 		return;
 	}
 	b = decode(bb, &len);
@@ -475,9 +543,20 @@ static void on_async(uv_async_t *h)
 	pthread_mutex_unlock(&s->mu);
 	while (ib != NULL) {
 		struct px_inbatch *next = ib->next;
+		bool refused;
 
 		ib->next = NULL;
-		s->fn(ib, s->fn_arg);
+		pthread_mutex_lock(&s->mu);
+		refused = ib->stream->refused;
+		pthread_mutex_unlock(&s->mu);
+		/* After a refusal, a later batch of the stream must not
+		 * commit: its seq would raise the source's mark past the
+		 * refused one, whose replay would then count as a duplicate. */
+		if (refused)
+			px_inbatch_fail(ib, GRPC_STATUS_ABORTED,
+					"an earlier batch was refused");
+		else
+			s->fn(ib, s->fn_arg);
 		ib = next;
 	}
 }
@@ -534,6 +613,7 @@ void px_inbatch_fail(struct px_inbatch *ib, int code, const char *detail)
 	pthread_mutex_lock(&s->mu);
 	st->at_loop--;
 	s->st.batches_queued--;
+	st->refused = true;
 	if (!st->reading_done || st->final_code == GRPC_STATUS_OK) {
 		st->reading_done = true;
 		st->final_code = (grpc_status_code)code;
@@ -574,9 +654,14 @@ static grpc_channel_args *server_args(struct px_server *s, grpc_arg *a,
 {
 	int i = 0;
 
+	/* gRPC core refuses an oversized message without telling us, so
+	 * its bound is twice ours: on_recv() refuses, logs and counts the
+	 * ones in between.  Past the core's bound only "stream read failed"
+	 * is logged. */
 	a[i++] = (grpc_arg){ GRPC_ARG_INTEGER,
 			     GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
-			     { .integer = (int)s->max_msg } };
+			     { .integer = s->max_msg > INT_MAX / 2 ? INT_MAX :
+					  (int)(2 * s->max_msg) } };
 	a[i++] = (grpc_arg){ GRPC_ARG_INTEGER,
 			     GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
 			     { .integer = 1 } };

@@ -5,17 +5,22 @@
 # mutual TLS between parallax sources and the collector.  Not for production:
 # keys are unencrypted and the CA lives next to them.
 #
-#   deploy/mkcerts.sh OUTDIR [SERVER_NAME] [CLIENT_CN ...]
+#   deploy/mkcerts.sh OUTDIR [SERVER_NAME] [CLIENT ...]
+#   CLIENT is CN[@HOST_ID[,HOST_ID...]]
 #
 # Writes OUTDIR/ca.{pem,key}, OUTDIR/server.{pem,key} (for SERVER_NAME,
 # default "localhost", also valid for 127.0.0.1 and ::1) and one
 # OUTDIR/<cn>.{pem,key} per client.  The collector takes the client's CN as
-# the source identity (collector.tls_allowed_cns lists the ones it accepts).
+# the source identity (collector.tls_allowed_cns lists the ones it accepts)
+# and accepts its batches only for the hosts the certificate is bound to:
+# one SAN URI urn:parallax:host:<host_id> per HOST_ID.  Without @, the one
+# host is named like the CN; HOST_ID "*" binds every host (for a scanner
+# that reads many hosts' snapshots: quote it from the shell).
 # An existing CA in OUTDIR is reused, so clients can be added later.
 set -eu
 
 usage() {
-	echo "usage: $0 OUTDIR [SERVER_NAME] [CLIENT_CN ...]" >&2
+	echo "usage: $0 OUTDIR [SERVER_NAME] [CN[@HOST_ID[,HOST_ID...]] ...]" >&2
 	exit 2
 }
 
@@ -62,16 +67,40 @@ subjectAltName=DNS:$server,DNS:localhost,IP:127.0.0.1,IP:::1
 EXT
 sign server "$ext"
 
-cat >"$ext" <<EXT
-basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=clientAuth
-EXT
-for cn in "$@"; do
+names=
+for client in "$@"; do
+	cn=${client%%@*}
+	case "$client" in
+	*@*) hosts=${client#*@} ;;
+	*) hosts=$cn ;;
+	esac
 	case "$cn" in
 	*/*|.*|"") echo "mkcerts.sh: bad client name '$cn'" >&2; exit 2 ;;
 	esac
+	sans=
+	old_ifs=$IFS
+	IFS=,
+	set -f	# split on commas only: "*" is a host id, not a glob
+	for h in $hosts; do
+		case "$h" in
+		"*") ;;
+		""|*[!A-Za-z0-9._:-]*)
+			echo "mkcerts.sh: bad host id '$h' for '$cn'" >&2
+			exit 2 ;;
+		esac
+		sans="${sans:+$sans,}URI:urn:parallax:host:$h"
+	done
+	set +f
+	IFS=$old_ifs
+	[ -n "$sans" ] || { echo "mkcerts.sh: no host id for '$cn'" >&2; exit 2; }
+	cat >"$ext" <<EXT
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth
+subjectAltName=$sans
+EXT
 	sign "$cn" "$ext"
+	names="${names:+$names }$cn"
 done
 chmod 0644 "$out"/*.pem
-echo "mkcerts.sh: certificates in $out: ca.pem server.pem/key${*:+ and $*}"
+echo "mkcerts.sh: certificates in $out: ca.pem server.pem/key${names:+ and $names}"

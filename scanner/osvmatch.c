@@ -195,35 +195,17 @@ struct osv_db *osv_db_load(const char *path, char *err, size_t errlen)
 
 /* ---- matching --------------------------------------------------------- */
 
-/* Whether the release an OSV ecosystem names ("Debian:12",
- * "Alpine:v3.19") is <release>; true when either is unknown. */
-static bool release_matches(const char *osv_eco, const char *release)
-{
-	const char *colon = strchr(osv_eco, ':');
-
-	if (!colon || !release)
-		return true;
-	colon++;
-	if (*colon == 'v')
-		colon++;
-	return !strcmp(colon, release);
-}
-
 /* Whether finding <f> may match an advisory for OSV ecosystem <osv_eco>:
- * deb and apk ones for their distribution and release only. */
+ * common/osv's rule, the collector's too.  The inventory knows the release
+ * of deb and apk databases only (from base-files, alpine-base), and only
+ * Debian's and Alpine's: an unknown distribution counts as theirs. */
 static bool eco_matches(const struct scan_finding *f, const char *osv_eco)
 {
-	const char *eco = f->ecosystem;
+	struct px_osv_distro d = { "", "" };
 
-	if (!strcmp(eco, "deb"))
-		return !strncmp(osv_eco, "Debian", 6) &&
-		       release_matches(osv_eco, f->release);
-	if (!strcmp(eco, "apk"))
-		return !strncmp(osv_eco, "Alpine", 6) &&
-		       release_matches(osv_eco, f->release);
-	if (!strcmp(eco, "rpm"))
-		return px_ver_scheme_of(osv_eco) == PX_VER_RPM;
-	return px_ver_scheme_of(eco) == px_ver_scheme_of(osv_eco);
+	if (f->release)
+		snprintf(d.release, sizeof(d.release), "%s", f->release);
+	return px_osv_applies(osv_eco, f->ecosystem, &d);
 }
 
 static bool has_cve(const struct scan_finding *f, const char *id)

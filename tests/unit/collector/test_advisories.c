@@ -4,7 +4,8 @@
  * import (directory, then zip through the CLI) that re-evaluates the stored
  * inventory without any rescan: the new CVE shows which hosts hold the
  * package and which have it loaded now.  Parsing OSV and the range rules
- * are common/osv's (tests/unit/common/test_osv.c).
+ * are common/osv's (tests/unit/common/test_osv.c).  OS advisories keep to
+ * their release: a Debian:12 one reaches Debian 12 packages only.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -211,6 +212,119 @@ START_TEST(a_package_ingested_after_an_import_gets_its_cves_at_once)
 }
 END_TEST
 
+/*
+ * One scanner batch holding openssl 3.0.11-1~deb12u1 as a deb on <host>,
+ * whose facts say <os>; <purl> NULL keeps the default one, which names no
+ * distro.
+ */
+static void deb_host(const char *host, uint64_t seq, const char *os,
+		     const char *purl)
+{
+	struct tbatch *t = tb_new(host, "scanner-1", "sb", seq, true);
+	Parallax__V1__Batch *b;
+
+	tb_finding(t, "/var/lib/dpkg/status", "openssl", "", "openssl",
+		   "3.0.11-1~deb12u1", NULL);
+	b = tb_batch(t);
+	b->findings[0]->package->ecosystem = (char *)"deb";
+	if (purl != NULL)
+		b->findings[0]->package->purl = (char *)purl;
+	b->source->host->os = (char *)os;
+	ck_assert_int_eq(h_ingest(t, NULL, 0), ACK_COMMITTED);
+}
+
+#define DEB12 "Debian GNU/Linux 12 (bookworm)"
+#define DEB11 "Debian GNU/Linux 11 (bullseye)"
+#define UBUNTU "Ubuntu 22.04.3 LTS"
+#define DSA_HITS(host) "SELECT count(*) FROM findings WHERE host_id = '" \
+	host "' AND cve = 'CVE-2099-0001' AND source_id = 'advisories'"
+
+/* The same package version on five hosts: a Debian:12 advisory covers
+ * the Debian 12 ones only, by the purl's distro qualifier when there is
+ * one (an image of Debian 11 scanned from a Debian 12 host stays Debian
+ * 11), else by the host's os. */
+static void release_inventory(void)
+{
+	deb_host("deb12", 1, DEB12, NULL);
+	deb_host("deb11", 2, DEB11, NULL);
+	deb_host("ubuntu", 3, UBUNTU, NULL);
+	deb_host("img11", 4, DEB12,
+		 "pkg:deb/debian/openssl@3.0.11-1~deb12u1?arch=amd64&distro=debian-11");
+	deb_host("img12", 5, UBUNTU,
+		 "pkg:deb/debian/openssl@3.0.11-1~deb12u1?arch=amd64&distro=debian-12");
+}
+
+static void assert_release_hits(void)
+{
+	ck_assert_int_eq(h_num(DSA_HITS("deb12")), 1);
+	ck_assert_int_eq(h_num(DSA_HITS("img12")), 1);
+	ck_assert_int_eq(h_num(DSA_HITS("deb11")), 0);
+	ck_assert_int_eq(h_num(DSA_HITS("ubuntu")), 0);
+	ck_assert_int_eq(h_num(DSA_HITS("img11")), 0);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM findings WHERE cve = 'CVE-2099-0001'"), 2);
+}
+
+static void import_dsa(struct coll_adv_result *r)
+{
+	char dir[] = "/tmp/pxosv.XXXXXX", path[256], err[512];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/DSA-9999-1.json", dir);
+	write_file(path, DSA_OPENSSL);
+	ck_assert_msg(coll_adv_import(H.db, dir, r, err, sizeof(err)) == 0, "%s", err);
+	pgtmp_rmtree(dir);
+}
+
+START_TEST(an_import_matches_debian_advisories_to_their_release_only)
+{
+	struct coll_adv_result r = { 0 };
+	char err[512];
+
+	release_inventory();
+	import_dsa(&r);
+	/* One version, five places; two of them Debian 12. */
+	ck_assert_uint_eq(r.matches, 2);
+	ck_assert_int_eq(r.findings, 2);
+	assert_release_hits();
+	ck_assert_int_eq(h_num("SELECT count(*) FROM advisory_matches WHERE distro = 'debian-12' AND host_os = '" UBUNTU "'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM advisory_matches WHERE distro = '' AND host_os = '" DEB12 "'"), 1);
+
+	/* Re-evaluation without rescan follows the host's release: deb11 is
+	 * upgraded, then rolled back. */
+	pgtmp_exec(H.db, "UPDATE hosts SET os = '" DEB12 "' WHERE host_id = 'deb11'");
+	memset(&r, 0, sizeof(r));
+	ck_assert_msg(coll_adv_evaluate(H.db, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(r.matches, 2);      /* deb11 shares deb12's os now */
+	ck_assert_int_eq(h_num(DSA_HITS("deb11")), 1);
+	ck_assert_int_eq(h_num(DSA_HITS("deb12")), 1);
+	pgtmp_exec(H.db, "UPDATE hosts SET os = '" DEB11 "' WHERE host_id = 'deb11'");
+	memset(&r, 0, sizeof(r));
+	ck_assert_msg(coll_adv_evaluate(H.db, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(r.matches, 2);
+	assert_release_hits();
+}
+END_TEST
+
+/* Advisory first, inventory afterwards: the ingest's own matching keeps
+ * to the release as well, and an evaluation agrees with it. */
+START_TEST(an_ingested_package_gets_only_its_releases_advisories)
+{
+	struct coll_adv_result r = { 0 };
+	char err[512];
+
+	import_dsa(&r);
+	ck_assert_uint_eq(r.matches, 0);
+	release_inventory();
+	assert_release_hits();
+	ck_assert_int_eq(h_num("SELECT count(*) FROM advisory_matches"), 2);
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_msg(coll_adv_evaluate(H.db, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(r.matches, 2);
+	assert_release_hits();
+}
+END_TEST
+
 /* Writes a zip holding <name> = <text>. */
 static void write_zip(const char *path, const char *name, const char *text)
 {
@@ -285,6 +399,8 @@ static Suite *advisories_suite(void)
 	tcase_add_test(tc, an_imported_advisory_shows_hosts_and_live_loads_without_rescan);
 	tcase_add_test(tc, the_cli_imports_a_zip_and_advisory_hosts_answers_by_cve);
 	tcase_add_test(tc, a_package_ingested_after_an_import_gets_its_cves_at_once);
+	tcase_add_test(tc, an_import_matches_debian_advisories_to_their_release_only);
+	tcase_add_test(tc, an_ingested_package_gets_only_its_releases_advisories);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -154,6 +154,55 @@ START_TEST(an_unreachable_database_is_a_clear_error)
 }
 END_TEST
 
+/* Counts the occurrences of <needle> in <hay>. */
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+START_TEST(timeline_takes_a_hostname_and_a_bounded_limit)
+{
+	const char *by_name[] = { "--db", H.dsn, "--json", "--host",
+				  "shop-9.example", "timeline", NULL };
+	const char *by_id[] = { "--db", H.dsn, "--json", "--host", "node-9",
+				"timeline", NULL };
+	const char *one[] = { "--db", H.dsn, "--json", "--host",
+			      "shop-9.example", "--limit", "1", "timeline", NULL };
+	const char *zero[] = { "--db", H.dsn, "--host", "node-9", "--limit",
+			       "0", "timeline", NULL };
+	const char *word[] = { "--db", H.dsn, "--host", "node-9", "--limit",
+			       "-5", "timeline", NULL };
+	const char *help[] = { "--help", NULL };
+	int rows;
+
+	fill();
+	pgtmp_exec(H.db, "UPDATE hosts SET hostname = 'shop-9.example' WHERE host_id = 'node-9'");
+	ck_assert_msg(cli(by_name) == 0, "stderr: %s", err);
+	rows = count_of(out, "\"kind\":");
+	ck_assert_msg(rows >= 2 && strstr(out, "\"kind\":\"exec\"") &&
+		      count_of(out, "\"host\":\"shop-9.example\"") == rows,
+		      "out: %s", out);
+	/* The host_id still names it, with the same events. */
+	ck_assert_msg(cli(by_id) == 0, "stderr: %s", err);
+	ck_assert_int_eq(count_of(out, "\"kind\":"), rows);
+	ck_assert_msg(cli(one) == 0, "stderr: %s", err);
+	ck_assert_int_eq(count_of(out, "\"kind\":"), 1);
+
+	ck_assert_int_eq(cli(zero), 2);
+	ck_assert_msg(strstr(err, "--limit must be a whole number from 1") &&
+		      strstr(err, "10000"), "stderr: %s", err);
+	ck_assert_int_eq(cli(word), 2);
+	ck_assert_msg(strstr(err, "--limit") != NULL, "stderr: %s", err);
+	ck_assert_int_eq(cli(help), 0);
+	ck_assert_msg(strstr(out, "at most 10000") && strstr(out, "a host_id or a hostname"),
+		      "out: %s", out);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("collector-cli");
@@ -166,6 +215,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, json_output_comes_from_postgresql);
 	tcase_add_test(tc, the_dsn_file_in_the_data_dir_is_used);
 	tcase_add_test(tc, an_unreachable_database_is_a_clear_error);
+	tcase_add_test(tc, timeline_takes_a_hostname_and_a_bounded_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

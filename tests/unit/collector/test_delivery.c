@@ -5,7 +5,8 @@
  * with SIGKILL and restarted, and while PostgreSQL restarts; the source
  * replays whatever was not acked.  Afterwards the events table holds each
  * number exactly once.  Also: above its high-water mark the collector
- * stops reading, and nothing is lost while it waits.
+ * stops reading, and nothing is lost while it waits; a batch it cannot
+ * queue is refused and replayed, not lost.
  */
 #include <check.h>
 #include <limits.h>
@@ -119,12 +120,36 @@ static long count(const struct run *r, const char *sql)
 	return v;
 }
 
+/* The committed mark of the test's source, 0 before its first commit. */
+static long mark_of(const struct run *r)
+{
+	return count(r, "SELECT coalesce(max(seq), 0) FROM sources "
+			"WHERE source_id = 'del-agent'");
+}
+
+/* The value of <key>=N on the collector's "stopped" line in <log>. */
+static long stopped_field(const char *log, const char *key)
+{
+	static char buf[1 << 20];
+	const char *line, *at;
+
+	cp_slurp(log, buf, sizeof(buf));
+	line = strstr(buf, "msg=\"stopped\"");
+	ck_assert_msg(line != NULL, "no stopped line: %s", buf);
+	at = strstr(line, key);
+	ck_assert_msg(at != NULL, "no %s in: %s", key, line);
+	return atol(at + strlen(key));
+}
+
 START_TEST(each_event_is_stored_once_across_a_collector_kill_and_a_database_restart)
 {
 	enum { BATCHES = 300 };
 	struct tbatch *proto = tb_new("del-host", "del-agent", "del-boot", 1, false);
+	static char buf[1 << 20];
 	struct px_client_stats st;
 	struct px_client *c;
+	long mark = 0;
+	uint64_t acked_at_kill = 0, pending_at_kill = 0;
 	struct run r;
 
 	run_init(&r, "");
@@ -133,14 +158,30 @@ START_TEST(each_event_is_stored_once_across_a_collector_kill_and_a_database_rest
 	for (int i = 0; i < BATCHES; i++) {
 		send_numbered(c, i);
 		if (i == BATCHES / 3) {
-			/* Batches are in flight: some committed, some not. */
+			/* Mid-stream: wait for some acks while more are still
+			 * queued, then kill. */
+			for (int k = 0; k < 1000; k++) {
+				px_client_get_stats(c, &st);
+				if (st.acked > 0)
+					break;
+				usleep(1000);
+			}
 			run_kill(&r);
+			usleep(100000);  /* acks already on the wire land */
+			px_client_get_stats(c, &st);
+			acked_at_kill = st.acked;
+			pending_at_kill = st.pending;
+			mark = mark_of(&r);
 			run_start(&r);
 		}
 		if (i == 2 * BATCHES / 3)
 			pgtmp_restart(&PG);
 		usleep(2000);
 	}
+	ck_assert_uint_gt(acked_at_kill, 0);
+	ck_assert_uint_gt(pending_at_kill, 0);
+	/* The kill lost nothing the database had: the mark covers every ack. */
+	ck_assert_int_ge(mark, (long)acked_at_kill);
 	ck_assert_int_eq(px_client_flush(c, 120000), 0);
 	px_client_get_stats(c, &st);
 	ck_assert_uint_eq(st.rejected, 0);
@@ -156,7 +197,16 @@ START_TEST(each_event_is_stored_once_across_a_collector_kill_and_a_database_rest
 			 BATCHES * PER_BATCH - 1);
 	ck_assert_int_eq(count(&r, "SELECT seq FROM sources WHERE source_id = 'del-agent'"),
 			 BATCHES);
+	/* The PostgreSQL restart hit the ingest of the second collector. */
+	cp_slurp(r.log, buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, "database connection lost") != NULL, "log: %s", buf);
 	ck_assert_int_eq(cp_stop(r.pid), 0);
+	/* Batches committed before the kill but not acked came back as
+	 * replays and were acked DUPLICATE, writing nothing. */
+	ck_assert_int_ge(stopped_field(r.log, "duplicates="),
+			 mark - (long)acked_at_kill);
+	ck_assert_int_eq(stopped_field(r.log, "committed=") +
+			 stopped_field(r.log, "duplicates=") >= BATCHES - mark, 1);
 	tb_free(proto);
 	pgtmp_rmtree(r.dir);
 }
@@ -212,6 +262,66 @@ START_TEST(intake_pauses_above_the_high_water_mark_and_nothing_is_lost)
 }
 END_TEST
 
+/*
+ * A batch the collector cannot queue (here: collector.queue_limit reached,
+ * the path out of memory takes too) is refused with RESOURCE_EXHAUSTED and
+ * ends its stream, and no later seq of the source commits before it: the
+ * source replays from its last ack, and every event is stored once.
+ */
+START_TEST(a_batch_refused_for_a_full_queue_is_replayed_not_lost)
+{
+	enum { BATCHES = 40 };
+	struct tbatch *proto = tb_new("del-host", "del-agent", "del-boot", 1, false);
+	static char buf[1 << 16];
+	struct px_client_stats st;
+	struct px_client *c;
+	const char *line;
+	PGconn *locker;
+	struct run r;
+
+	run_init(&r, "  queue_high_water: 1000\n  queue_limit: 3\n");
+	run_start(&r);
+	/* Hold the marks' table: the first batches stay queued. */
+	locker = pgtmp_connect(r.dsn);
+	pgtmp_exec(locker, "BEGIN");
+	pgtmp_exec(locker, "LOCK TABLE sources IN ACCESS EXCLUSIVE MODE");
+
+	c = client(&r, proto);
+	for (int i = 0; i < BATCHES; i++)
+		send_numbered(c, i);
+	line = NULL;
+	for (int i = 0; i < 600 && line == NULL; i++) {
+		usleep(50000);
+		cp_slurp(r.log, buf, sizeof(buf));
+		line = strstr(buf, "batch refused, stream ended");
+	}
+	ck_assert_msg(line != NULL, "log: %s", buf);
+	ck_assert_msg(strstr(line, "reason=queue_full") != NULL, "log: %s", line);
+	ck_assert_msg(strstr(line, "seq=4 ") != NULL, "log: %s", line);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.acked, 0);
+	ck_assert_uint_eq(st.pending, BATCHES);
+
+	pgtmp_exec(locker, "COMMIT");
+	PQfinish(locker);
+	ck_assert_int_eq(px_client_flush(c, 120000), 0);
+	px_client_get_stats(c, &st);
+	ck_assert_uint_eq(st.acked, BATCHES);
+	ck_assert_uint_eq(st.rejected, 0);
+	ck_assert_uint_ge(st.reconnects, 1);
+	px_client_stop(c);
+	ck_assert_int_eq(count(&r, "SELECT count(*) FROM events"),
+			 BATCHES * PER_BATCH);
+	ck_assert_int_eq(count(&r, "SELECT count(DISTINCT pid) FROM events"),
+			 BATCHES * PER_BATCH);
+	ck_assert_int_eq(count(&r, "SELECT seq FROM sources WHERE source_id = 'del-agent'"),
+			 BATCHES);
+	ck_assert_int_eq(cp_stop(r.pid), 0);
+	tb_free(proto);
+	pgtmp_rmtree(r.dir);
+}
+END_TEST
+
 static Suite *delivery_suite(void)
 {
 	Suite *s = suite_create("collector-delivery");
@@ -221,6 +331,7 @@ static Suite *delivery_suite(void)
 	tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
 	tcase_add_test(tc, each_event_is_stored_once_across_a_collector_kill_and_a_database_restart);
 	tcase_add_test(tc, intake_pauses_above_the_high_water_mark_and_nothing_is_lost);
+	tcase_add_test(tc, a_batch_refused_for_a_full_queue_is_replayed_not_lost);
 	suite_add_tcase(s, tc);
 	return s;
 }

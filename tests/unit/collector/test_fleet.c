@@ -2,7 +2,8 @@
 /*
  * Two collectors on one PostgreSQL: a host's runtime events arrive at one
  * and its snapshot findings at the other, in either order or at the same
- * time, and they still correlate.
+ * time, and they still correlate; the same batch of a new boot sent to both
+ * at once is stored once.
  */
 #include <check.h>
 #include <limits.h>
@@ -18,6 +19,9 @@
 #include "px_check.h"
 
 #define HOSTS 20
+#define RACE_ROUNDS 8
+#define RACE_KEYS 12
+#define RACE_EVENTS 5
 
 static struct pgtmp PG;
 
@@ -166,6 +170,85 @@ START_TEST(runtime_at_one_collector_and_findings_at_the_other_correlate)
 }
 END_TEST
 
+/*
+ * The high-water mark of a (host, source, boot) key that no collector has
+ * seen yet: one source's clients, one per collector, send the same batch
+ * (seq 1 of a fresh boot) at the same moment.  Both are acked, one as a
+ * duplicate, and its events are stored exactly once.  Many keys per round,
+ * several rounds, so the two events transactions overlap often.
+ */
+START_TEST(the_same_new_batch_at_two_collectors_is_stored_once)
+{
+	struct px_client *ca[RACE_KEYS], *cb[RACE_KEYS];
+	struct tbatch *t[RACE_KEYS];
+	struct px_client_stats st;
+	struct coll a, b;
+	char dsn[512];
+	PGconn *db;
+
+	pgtmp_start(&PG);
+	pgtmp_new_db(&PG, dsn, sizeof(dsn));
+	start(&a, dsn);
+	start(&b, dsn);
+	cp_wait_ready(a.pid, a.log);
+	cp_wait_ready(b.pid, b.log);
+	db = pgtmp_connect(dsn);
+
+	for (int r = 0; r < RACE_ROUNDS; r++) {
+		for (int k = 0; k < RACE_KEYS; k++) {
+			char host[32], boot[32], exec_id[64];
+
+			snprintf(host, sizeof(host), "race-%d", k);
+			snprintf(boot, sizeof(boot), "boot-%d", r);
+			snprintf(exec_id, sizeof(exec_id), "%s:%s:1", host, boot);
+			t[k] = tb_new(host, "agent-race", boot, 1, false);
+			for (int e = 0; e < RACE_EVENTS; e++)
+				tb_net(t[k], (uint32_t)(100 + e), exec_id);
+			ca[k] = client(a.listen, t[k]);
+			cb[k] = client(b.listen, t[k]);
+		}
+		for (int k = 0; k < RACE_KEYS; k++) {
+			ck_assert_int_eq(px_client_send(ca[k], tb_batch(t[k]), NULL), 0);
+			ck_assert_int_eq(px_client_send(cb[k], tb_batch(t[k]), NULL), 0);
+		}
+		for (int k = 0; k < RACE_KEYS; k++) {
+			ck_assert_int_eq(px_client_flush(ca[k], 60000), 0);
+			ck_assert_int_eq(px_client_flush(cb[k], 60000), 0);
+			px_client_get_stats(ca[k], &st);
+			ck_assert_uint_eq(st.acked, 1);
+			px_client_get_stats(cb[k], &st);
+			ck_assert_uint_eq(st.acked, 1);
+			px_client_stop(ca[k]);
+			px_client_stop(cb[k]);
+			tb_free(t[k]);
+		}
+		/* Every key of the round: exactly one batch's events. */
+		{
+			char sql[256];
+
+			snprintf(sql, sizeof(sql),
+				 "SELECT count(*) FROM (SELECT host_id FROM events "
+				 "WHERE boot_id = 'boot-%d' GROUP BY host_id "
+				 "HAVING count(*) = %d) x", r, RACE_EVENTS);
+			ck_assert_int_eq(pgtmp_long(db, sql), RACE_KEYS);
+			snprintf(sql, sizeof(sql),
+				 "SELECT count(*) FROM events WHERE boot_id = 'boot-%d'",
+				 r);
+			ck_assert_int_eq(pgtmp_long(db, sql),
+					 RACE_KEYS * RACE_EVENTS);
+		}
+	}
+	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM sources WHERE seq = 1"),
+			 RACE_ROUNDS * RACE_KEYS);
+	PQfinish(db);
+	ck_assert_int_eq(cp_stop(a.pid), 0);
+	ck_assert_int_eq(cp_stop(b.pid), 0);
+	pgtmp_rmtree(a.dir);
+	pgtmp_rmtree(b.dir);
+	pgtmp_stop(&PG);
+}
+END_TEST
+
 static Suite *fleet_suite(void)
 {
 	Suite *s = suite_create("collector-fleet");
@@ -173,6 +256,7 @@ static Suite *fleet_suite(void)
 
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, runtime_at_one_collector_and_findings_at_the_other_correlate);
+	tcase_add_test(tc, the_same_new_batch_at_two_collectors_is_stored_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

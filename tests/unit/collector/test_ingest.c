@@ -219,12 +219,33 @@ START_TEST(an_invalid_batch_is_rejected_at_once)
 }
 END_TEST
 
-START_TEST(a_batch_the_database_refuses_is_rejected_and_the_next_commits)
+/* Text that is not UTF-8 never reaches the database, which would refuse
+ * it only when the rows are written (px_batch_invalid). */
+START_TEST(a_string_that_is_not_utf8_is_rejected_before_the_database)
 {
 	struct tbatch *bad = agent(1);
 	char detail[512];
 
 	tb_exec(bad, 7, "node-1:boot:7", "/tmp/\xff\xfe", "x");
+	ck_assert_int_eq(h_ingest(bad, detail, sizeof(detail)), ACK_REJECTED);
+	ck_assert_msg(strstr(detail, "string field exe is not valid UTF-8") != NULL,
+		      "detail: %s", detail);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM processes"), 0);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM sources"), 0);
+}
+END_TEST
+
+/* What the database itself refuses (here a data exception a trigger
+ * raises, as validation now keeps the cases we know of away) rejects the
+ * batch, and the next one commits. */
+START_TEST(a_batch_the_database_refuses_is_rejected_and_the_next_commits)
+{
+	struct tbatch *bad = agent(1);
+	char detail[512];
+
+	pgtmp_exec(H.db, "CREATE FUNCTION t_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.exe LIKE '/tmp/refused%' THEN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$");
+	pgtmp_exec(H.db, "CREATE TRIGGER t_refuse BEFORE INSERT OR UPDATE ON processes FOR EACH ROW EXECUTE FUNCTION t_refuse()");
+	tb_exec(bad, 7, "node-1:boot:7", "/tmp/refused", "x");
 	ck_assert_int_eq(h_ingest(bad, detail, sizeof(detail)), ACK_REJECTED);
 	ck_assert_msg(strstr(detail, "SQLSTATE 22") != NULL, "detail: %s", detail);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM processes"), 0);
@@ -252,6 +273,7 @@ static Suite *ingest_suite(void)
 	tcase_add_test(tc, batches_survive_a_database_restart_without_loss_or_doubles);
 	tcase_add_test(tc, an_invalid_batch_is_rejected_at_once);
 	tcase_add_test(tc, a_batch_the_database_refuses_is_rejected_and_the_next_commits);
+	tcase_add_test(tc, a_string_that_is_not_utf8_is_rejected_before_the_database);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -139,6 +139,85 @@ START_TEST(a_process_tree_goes_up_to_ancestors_and_down_to_descendants)
 }
 END_TEST
 
+static char plans[1 << 16];
+
+/* Keeps the plans auto_explain sends as NOTICEs for the recursive walk
+ * (the per-row host name lookups are left out). */
+static void keep_notice(void *arg, const char *msg)
+{
+	size_t n = strlen(plans);
+
+	(void)arg;
+	if (strstr(msg, "Recursive Union"))
+		snprintf(plans + n, sizeof(plans) - n, "%s", msg);
+}
+
+/* Returns the text of EXPLAIN <sql> (static). */
+static const char *explain(const char *sql)
+{
+	char buf[1024];
+	PGresult *res;
+
+	snprintf(buf, sizeof(buf), "EXPLAIN %s", sql);
+	res = PQexec(H.db, buf);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+		      PQresultErrorMessage(res));
+	out[0] = '\0';
+	for (int i = 0; i < PQntuples(res); i++) {
+		size_t n = strlen(out);
+
+		snprintf(out + n, sizeof(out) - n, "%s\n", PQgetvalue(res, i, 0));
+	}
+	PQclear(res);
+	return out;
+}
+
+/* A host of 20000 processes (a binary tree: i's parent is i/2) and 20000
+ * vulnerable findings, one in ten loaded now: large enough that the
+ * planner's choice is the one a real fleet would get. */
+static void big_host(void)
+{
+	pgtmp_exec(H.db, "INSERT INTO processes (host_id, exec_id, pid, parent_exec_id, exe) SELECT 'big-1', 'big-1:b:' || g, g, CASE WHEN g > 1 THEN 'big-1:b:' || (g / 2) END, '/bin/x' FROM generate_series(1, 20000) g");
+	pgtmp_exec(H.db, "INSERT INTO findings (host_id, path, type, name, version, cve, source_id) SELECT 'big-1', '/f/' || g, 'package', 'p' || g, '1', 'CVE-2099-' || g, 'scanner-1' FROM generate_series(1, 20000) g");
+	pgtmp_exec(H.db, "INSERT INTO correlations (host_id, exec_id, path, finding_id, finding_host_id, pid, type, loaded_since, loaded_now) SELECT f.host_id, 'big-1:b:' || (f.id % 20000 + 1), f.path, f.id, f.host_id, 1, 'package', now(), f.id % 10 = 0 FROM findings f WHERE f.host_id = 'big-1'");
+	pgtmp_exec(H.db, "ANALYZE processes, findings, correlations");
+}
+
+/* Migration 008's indexes, checked where they are meant to be used: each
+ * level of the process tree's walk down, and v_vulnerable's EXISTS. */
+START_TEST(the_tree_and_the_vulnerable_view_use_their_indexes)
+{
+	long id;
+	char sql[256];
+
+	big_host();
+	/* px_process_tree is a SQL function: auto_explain shows the plan of
+	 * its statement, as NOTICEs to this connection. */
+	plans[0] = '\0';
+	PQsetNoticeProcessor(H.db, keep_notice, NULL);
+	pgtmp_exec(H.db, "LOAD 'auto_explain'");
+	pgtmp_exec(H.db, "SET auto_explain.log_min_duration = 0");
+	pgtmp_exec(H.db, "SET auto_explain.log_nested_statements = on");
+	pgtmp_exec(H.db, "SET auto_explain.log_level = notice");
+	q("tree", "exec", "big-1:b:2", NULL);
+	pgtmp_exec(H.db, "SET auto_explain.log_min_duration = -1");
+	PQsetNoticeProcessor(H.db, NULL, NULL);
+	ck_assert_msg(plans[0] != '\0', "no plan of the walk");
+	ck_assert_msg(strstr(plans, "processes_parent"), "%.3000s", plans);
+	/* The walk is still right: 2's subtree, 1 its parent. */
+	q("tree", "exec", "big-1:b:2", NULL);
+	ck_assert_msg(strstr(out, "\"depth\":-1,\"host\":\"big-1\",\"pid\":1,") &&
+		      strstr(out, "\"depth\":1,\"host\":\"big-1\",\"pid\":5,") &&
+		      !strstr(out, "\"pid\":3,"), "%.400s", out);
+
+	id = h_num("SELECT min(id) FROM findings WHERE host_id = 'big-1'");
+	snprintf(sql, sizeof(sql), "SELECT loaded_now FROM v_vulnerable WHERE host_id = 'big-1' AND id = %ld", id);
+	ck_assert_msg(strstr(explain(sql), "correlations_finding_live"), "%.2000s", out);
+	ck_assert_msg(strstr(explain("SELECT count(*) FILTER (WHERE loaded_now) FROM v_vulnerable WHERE host_id = 'big-1' AND severity = 'critical'"),
+			     "correlations_finding_live"), "%.2000s", out);
+}
+END_TEST
+
 START_TEST(artifacts_and_connections_cover_the_process_and_its_children)
 {
 	fleet();
@@ -163,6 +242,62 @@ START_TEST(where_loaded_finds_hosts_by_digest_or_package)
 	ck_assert_msg(strstr(out, "\"pid\":101"), "%s", out);
 	ck_assert_str_eq(q("where-loaded", "package", "commons-text", NULL), "[]");
 	ck_assert_str_eq(q("where-loaded", "sha256", SHA_IDLE, NULL), "[]");
+	/* A package name is matched as written: LIKE's wildcards in it are
+	 * plain characters. */
+	ck_assert_str_eq(q("where-loaded", "package", "log4j_core", NULL), "[]");
+	ck_assert_str_eq(q("where-loaded", "package", "%", NULL), "[]");
+	ck_assert_str_eq(q("where-loaded", "package", "log4j%", NULL), "[]");
+}
+END_TEST
+
+/* Rows of <name> for host <host> with <limit> (NULL: none), counted from
+ * the table form: the JSON of a capped answer would not fit in out. */
+static int rows_of(const char *name, const char *host, const char *limit)
+{
+	const struct coll_query *cq = coll_query_find(name);
+	const char *params[COLL_Q_NPARAMS] = { 0 };
+	Oid types[COLL_Q_NPARAMS];
+	char sql[8192];
+	PGresult *res;
+	int n;
+
+	for (int i = 0; i < COLL_Q_NPARAMS; i++)
+		types[i] = 25;     /* text, as the CLI and the HTTP API send */
+	params[COLL_Q_HOST] = host;
+	params[COLL_Q_LIMIT] = limit;
+	ck_assert_ptr_null(coll_query_missing(cq, params));
+	ck_assert_int_eq(coll_query_sql(cq, false, sql, sizeof(sql)), 0);
+	res = PQexecParams(H.db, sql, COLL_Q_NPARAMS, types, params, NULL,
+			   NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+		      PQresultErrorMessage(res));
+	n = PQntuples(res);
+	PQclear(res);
+	return n;
+}
+
+START_TEST(a_timeline_answers_at_most_the_limit_cap)
+{
+	const struct coll_query *cq = coll_query_find("timeline");
+	const char *params[COLL_Q_NPARAMS] = { "busy-1" };
+	const char *bad[] = { "0", "-1", "10k", "", "1e3",
+			      "12345678901234567890" };
+
+	/* More events than the cap, on a host named differently from its
+	 * id. */
+	pgtmp_exec(H.db, "INSERT INTO hosts (host_id, hostname) VALUES ('busy-1', 'busy.example')");
+	pgtmp_exec(H.db, "INSERT INTO events (ts, host_id, kind, exec_id, pid, detail, source_id, boot_id, seq) SELECT now() - g * interval '1 ms', 'busy-1', 'net', 'busy-1:b:1:1', 1, '{}', 'agent-busy', 'b', g FROM generate_series(1, 10050) g");
+	ck_assert_int_eq(rows_of("timeline", "busy.example", NULL), COLL_Q_LIMIT_DEFAULT);
+	ck_assert_int_eq(rows_of("timeline", "busy-1", "10"), 10);
+	ck_assert_int_eq(rows_of("timeline", "busy.example", "999999"), COLL_Q_LIMIT_MAX);
+	ck_assert_int_eq(COLL_Q_LIMIT_MAX, 10000);
+	ck_assert_int_eq(rows_of("timeline", "nobody.example", NULL), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		params[COLL_Q_LIMIT] = bad[i];
+		ck_assert_msg(coll_query_missing(cq, params) != NULL &&
+			      strstr(coll_query_missing(cq, params), "--limit"),
+			      "limit '%s' accepted", bad[i]);
+	}
 }
 END_TEST
 
@@ -178,6 +313,13 @@ START_TEST(a_host_timeline_lists_its_events_in_order_within_a_window)
 	ck_assert_str_eq(q("timeline", "host", "db-1", NULL), "[]");
 	q("timeline", "host", "web-1", "limit", "2", NULL);
 	ck_assert_msg(strstr(out, "\"kind\":\"net\"") == NULL, "%s", out);
+	/* By hostname, like the other queries' --host. */
+	pgtmp_exec(H.db, "UPDATE hosts SET hostname = 'web-1.example' WHERE host_id = 'web-1'");
+	q("timeline", "host", "web-1.example", NULL);
+	first = strstr(out, "\"kind\":\"exec\"");
+	last = strstr(out, "\"kind\":\"net\"");
+	ck_assert_msg(first && last && first < last &&
+		      strstr(out, "\"host\":\"web-1.example\""), "%s", out);
 }
 END_TEST
 
@@ -254,9 +396,11 @@ static Suite *queries_suite(void)
 	tcase_add_test(tc, exposure_splits_loaded_from_at_rest_fleet_wide_and_per_host);
 	tcase_add_test(tc, the_inventory_lists_each_host_with_its_exposure);
 	tcase_add_test(tc, a_process_tree_goes_up_to_ancestors_and_down_to_descendants);
+	tcase_add_test(tc, the_tree_and_the_vulnerable_view_use_their_indexes);
 	tcase_add_test(tc, artifacts_and_connections_cover_the_process_and_its_children);
 	tcase_add_test(tc, where_loaded_finds_hosts_by_digest_or_package);
 	tcase_add_test(tc, a_host_timeline_lists_its_events_in_order_within_a_window);
+	tcase_add_test(tc, a_timeline_answers_at_most_the_limit_cap);
 	tcase_add_test(tc, the_cli_requires_the_parameters_a_query_needs);
 	tcase_add_test(tc, scan_events_list_what_a_scan_could_not_read_in_full);
 	suite_add_tcase(s, tc);

@@ -295,6 +295,74 @@ START_TEST(debian_ranges_agree_with_dpkg)
 }
 END_TEST
 
+/* Where a package's distribution comes from: a purl qualifier or the
+ * host's PRETTY_NAME. */
+START_TEST(a_distribution_is_read_from_a_purl_qualifier_or_os_release)
+{
+	struct px_osv_distro d;
+
+	ck_assert(px_osv_distro_from_purl("debian-12", &d));
+	ck_assert_str_eq(d.id, "debian");
+	ck_assert_str_eq(d.release, "12");
+	ck_assert(px_osv_distro_from_purl("opensuse-leap-15.5", &d));
+	ck_assert_str_eq(d.id, "opensuse-leap");
+	ck_assert_str_eq(d.release, "15.5");
+	ck_assert(!px_osv_distro_from_purl("bookworm", &d));
+	ck_assert_str_eq(d.id, "");
+	ck_assert(!px_osv_distro_from_purl(NULL, &d));
+
+	ck_assert(px_osv_distro_from_os("Debian GNU/Linux 11 (bullseye)", &d));
+	ck_assert_str_eq(d.id, "debian");
+	ck_assert_str_eq(d.release, "11");
+	ck_assert(px_osv_distro_from_os("Ubuntu 22.04.3 LTS", &d));
+	ck_assert_str_eq(d.id, "ubuntu");
+	ck_assert_str_eq(d.release, "22.04.3");
+	ck_assert(px_osv_distro_from_os("Alpine Linux v3.19", &d));
+	ck_assert_str_eq(d.id, "alpine");
+	ck_assert_str_eq(d.release, "3.19");
+	ck_assert(px_osv_distro_from_os("Rocky Linux 9.3 (Blue Onyx)", &d));
+	ck_assert_str_eq(d.id, "rocky");
+	ck_assert_str_eq(d.release, "9.3");
+	ck_assert(px_osv_distro_from_os("Debian GNU/Linux trixie/sid", &d));
+	ck_assert_str_eq(d.release, "");
+	ck_assert(!px_osv_distro_from_os("Arch Linux", &d));
+	ck_assert_str_eq(d.id, "");
+}
+END_TEST
+
+START_TEST(os_advisories_apply_to_their_distribution_and_release_only)
+{
+	struct px_osv_distro deb12 = { "debian", "12" }, deb11 = { "debian", "11" };
+	struct px_osv_distro ubu = { "ubuntu", "22.04.3" }, unknown = { "", "" };
+	struct px_osv_distro alp = { "alpine", "3.19" }, rocky = { "rocky", "9.3" };
+	struct px_osv_distro alma = { "almalinux", "" };
+
+	ck_assert(px_osv_applies("Debian:12", "deb", &deb12));
+	ck_assert(!px_osv_applies("Debian:12", "deb", &deb11));
+	ck_assert(!px_osv_applies("Debian:12", "deb", &ubu));
+	ck_assert(px_osv_applies("Ubuntu:22.04:LTS", "deb", &ubu));
+	ck_assert(px_osv_applies("Ubuntu:Pro:22.04:LTS", "deb", &ubu));
+	ck_assert(!px_osv_applies("Ubuntu:20.04:LTS", "deb", &ubu));
+	/* Unknown: a deb is Debian's, of any release (the scanner's rule). */
+	ck_assert(px_osv_applies("Debian:11", "deb", &unknown));
+	ck_assert(px_osv_applies("Debian", "deb", NULL));
+	ck_assert(!px_osv_applies("Ubuntu:22.04:LTS", "deb", NULL));
+	ck_assert(px_osv_applies("Alpine:v3.19", "apk", &alp));
+	ck_assert(!px_osv_applies("Alpine:v3.1", "apk", &alp));
+	ck_assert(!px_osv_applies("Alpine:v3.18", "apk", &alp));
+	/* rpm: any rpm distribution when unknown, else its own. */
+	ck_assert(px_osv_applies("AlmaLinux:9", "rpm", NULL));
+	ck_assert(px_osv_applies("Rocky Linux:9", "rpm", &rocky));
+	ck_assert(!px_osv_applies("Rocky Linux:8", "rpm", &rocky));
+	ck_assert(!px_osv_applies("AlmaLinux:9", "rpm", &rocky));
+	ck_assert(px_osv_applies("AlmaLinux:8", "rpm", &alma));
+	/* Language ecosystems ignore the host; schemes must still agree. */
+	ck_assert(px_osv_applies("Maven", "maven", &deb11));
+	ck_assert(!px_osv_applies("Debian:11", "maven", &deb11));
+	ck_assert(!px_osv_applies("npm", "pypi", NULL));
+}
+END_TEST
+
 START_TEST(ranges_survive_their_stored_json_form)
 {
 	struct px_osv_record *rec = parse_ok(
@@ -504,6 +572,8 @@ static Suite *osv_suite(void)
 	tcase_add_test(tc, severity_comes_from_ghsa_words_then_cvss_v3_scores);
 	tcase_add_test(tc, text_that_is_not_an_osv_record_is_refused_with_a_reason);
 	tcase_add_test(tc, ranges_follow_the_ecosystem_ordering);
+	tcase_add_test(tc, a_distribution_is_read_from_a_purl_qualifier_or_os_release);
+	tcase_add_test(tc, os_advisories_apply_to_their_distribution_and_release_only);
 	tcase_add_test(tc, version_lists_semver_ranges_and_git_ranges_follow_osv);
 	tcase_add_test(tc, debian_ranges_agree_with_dpkg);
 	tcase_add_test(tc, ranges_survive_their_stored_json_form);
