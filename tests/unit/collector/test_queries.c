@@ -218,6 +218,24 @@ START_TEST(the_tree_and_the_vulnerable_view_use_their_indexes)
 }
 END_TEST
 
+/* Migration 009: a process's events are found through the hash index on
+ * exec_id (the join of "connections"), and their detail, now json, still
+ * answers ->> as jsonb did. */
+START_TEST(a_process_events_are_found_by_their_exec_index)
+{
+	const char *plan;
+
+	pgtmp_exec(H.db, "INSERT INTO events (ts, host_id, kind, exec_id, pid, detail, source_id, boot_id, seq) SELECT now() - g * interval '1 ms', 'big-1', 'net', 'big-1:b:' || (g % 5000), g % 5000, ('{\"kind\":\"CONNECT\",\"remote_port\":' || g || '}')::json, 'agent-big', 'b', g FROM generate_series(1, 50000) g");
+	pgtmp_exec(H.db, "ANALYZE events");
+	plan = explain("SELECT e.ts FROM events e WHERE e.host_id = 'big-1' AND e.exec_id = 'big-1:b:7' AND e.kind = 'net'");
+	/* The hash index alone (the old btree's condition named host_id too). */
+	ck_assert_msg(strstr(plan, "Index Cond: (exec_id = 'big-1:b:7'::text)") != NULL,
+		      "%.2000s", plan);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE host_id = 'big-1' AND exec_id = 'big-1:b:7' AND (detail->>'remote_port')::int % 5000 = 7"), 10);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE host_id = 'big-1' AND exec_id = 'big-1:b:7'"), 10);
+}
+END_TEST
+
 START_TEST(artifacts_and_connections_cover_the_process_and_its_children)
 {
 	fleet();
@@ -397,6 +415,7 @@ static Suite *queries_suite(void)
 	tcase_add_test(tc, the_inventory_lists_each_host_with_its_exposure);
 	tcase_add_test(tc, a_process_tree_goes_up_to_ancestors_and_down_to_descendants);
 	tcase_add_test(tc, the_tree_and_the_vulnerable_view_use_their_indexes);
+	tcase_add_test(tc, a_process_events_are_found_by_their_exec_index);
 	tcase_add_test(tc, artifacts_and_connections_cover_the_process_and_its_children);
 	tcase_add_test(tc, where_loaded_finds_hosts_by_digest_or_package);
 	tcase_add_test(tc, a_host_timeline_lists_its_events_in_order_within_a_window);
