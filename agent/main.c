@@ -34,15 +34,15 @@ static const struct px_config_key keys[] = {
 	{ "agent.health_interval_ms", "10000", "period of AgentHealth events" },
 	{ "agent.batch_max_events", "256", "events per batch at most" },
 	{ "agent.batch_delay_ms", "200", "a partial batch is sent after this" },
-	{ "agent.queue_max_events", "65536",
-	  "events held while the collector is slow; more are dropped and counted (lowered to fit a quarter of agent.memory_max_bytes, about 1 KiB each)" },
+	{ "agent.queue_max_events", "0",
+	  "events held while the collector is slow; more are dropped and counted (0: what a quarter of agent.memory_max_bytes holds at about 1 KiB each, 12288 at the default cap, 65536 with no cap; a larger value is lowered to that)" },
 	{ "agent.hash_max_bytes", "1073741824",
 	  "artifacts larger than this are reported without sha256" },
 	{ "agent.hash_rate_bytes", "33554432",
 	  "I/O budget of hashing, bytes per second (0: none); artifacts over it wait for a later pass" },
 	{ "agent.hash_burst_bytes", "67108864", "I/O budget burst, bytes" },
-	{ "agent.max_processes", "131072",
-	  "process table bound (about 1 KiB each; lowered to fit a quarter of agent.memory_max_bytes); processes past it are counted, not tracked" },
+	{ "agent.max_processes", "0",
+	  "process table bound; processes past it are counted, not tracked (0: what a quarter of agent.memory_max_bytes holds at about 1 KiB each, 12288 at the default cap, 131072 with no cap; a larger value is lowered to that)" },
 	{ "agent.memory_max_bytes", "50331648",
 	  "RSS cap: bounds the process table and event queue at start, and past it at a health tick the digest cache is cut (0: none)" },
 	{ "agent.hash_cache_entries", "65536",
@@ -362,11 +362,11 @@ static int to_options(const struct px_config *cfg, struct agent_options *o)
 	    get_u64(cfg, "agent.health_interval_ms", 100, &o->health_ms) ||
 	    get_u64(cfg, "agent.batch_max_events", 1, &o->batch_max_events) ||
 	    get_u64(cfg, "agent.batch_delay_ms", 1, &o->batch_delay_ms) ||
-	    get_u64(cfg, "agent.queue_max_events", 1, &o->queue_max_events) ||
+	    get_u64(cfg, "agent.queue_max_events", 0, &o->queue_max_events) ||
 	    get_u64(cfg, "agent.hash_max_bytes", 0, &o->hash_max_bytes) ||
 	    get_u64(cfg, "agent.hash_cache_entries", 1, &o->hash_cache_entries) ||
 	    get_u64(cfg, "agent.hash_rate_bytes", 0, &o->hash_rate_bytes) ||
-	    get_u64(cfg, "agent.max_processes", 16, &o->max_processes) ||
+	    get_u64(cfg, "agent.max_processes", 0, &o->max_processes) ||
 	    get_u64(cfg, "agent.memory_max_bytes", 0, &o->memory_max_bytes) ||
 	    get_u64(cfg, "agent.hash_burst_bytes", 0, &o->hash_burst_bytes) ||
 	    get_u64(cfg, "agent.ringbuf_bytes", 4096, &o->ringbuf_bytes))

@@ -21,18 +21,23 @@
 /* Floors, so that a tiny cap still leaves a working agent. */
 #define AGENT_MIN_PROCESSES 1024u
 #define AGENT_MIN_QUEUE_EVENTS 1024u
+/* The bounds of an agent with neither a cap nor a configured bound. */
+#define AGENT_UNCAPPED_PROCESSES 131072u
+#define AGENT_UNCAPPED_QUEUE_EVENTS 65536u
 
 struct agent_mem_bounds {
 	uint64_t max_processes;
 	uint64_t queue_max_events;
-	bool clamped_processes;		/* lowered from the configured value */
+	bool clamped_processes;		/* a configured value was lowered */
 	bool clamped_queue;
 };
 
 /*
  * Derives the bounds from <cap_bytes> (0: no cap, the configured values
  * stand) and the configured <max_processes> and <queue_max_events> (0 in
- * either: unbounded as configured, so the derived bound applies).
+ * either, the default: the bound derived from the cap, or the uncapped
+ * default when there is no cap).  Only a configured value above the
+ * derived bound counts as clamped.
  */
 void agent_mem_bounds(uint64_t cap_bytes, uint64_t max_processes,
 		      uint64_t queue_max_events, struct agent_mem_bounds *out);

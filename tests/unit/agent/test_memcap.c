@@ -7,11 +7,11 @@
 
 #define MIB (1024ull * 1024)
 
-START_TEST(the_default_bounds_are_lowered_to_fit_the_default_cap)
+START_TEST(large_configured_bounds_are_lowered_to_fit_the_default_cap)
 {
 	struct agent_mem_bounds mb;
 
-	/* The shipped defaults: 48 MiB, 131072 processes, 65536 events. */
+	/* 48 MiB, the default cap, with the uncapped defaults configured. */
 	agent_mem_bounds(48 * MIB, 131072, 65536, &mb);
 	ck_assert(mb.clamped_processes && mb.clamped_queue);
 	ck_assert_uint_le(mb.max_processes * AGENT_PROC_COST_BYTES, 12 * MIB);
@@ -52,10 +52,22 @@ START_TEST(an_unbounded_table_gets_the_derived_bound)
 	struct agent_mem_bounds mb;
 
 	agent_mem_bounds(64 * MIB, 0, 0, &mb);
-	ck_assert(mb.clamped_processes && mb.clamped_queue);
+	/* Derived, not lowered from anything configured: nothing to warn of. */
+	ck_assert(!mb.clamped_processes && !mb.clamped_queue);
 	ck_assert_uint_eq(mb.max_processes, 16 * MIB / AGENT_PROC_COST_BYTES);
 	ck_assert_uint_eq(mb.queue_max_events,
 			  16 * MIB / AGENT_EVENT_COST_BYTES);
+}
+END_TEST
+
+START_TEST(no_cap_and_no_bound_gives_the_uncapped_defaults)
+{
+	struct agent_mem_bounds mb;
+
+	agent_mem_bounds(0, 0, 0, &mb);
+	ck_assert(!mb.clamped_processes && !mb.clamped_queue);
+	ck_assert_uint_eq(mb.max_processes, AGENT_UNCAPPED_PROCESSES);
+	ck_assert_uint_eq(mb.queue_max_events, AGENT_UNCAPPED_QUEUE_EVENTS);
 }
 END_TEST
 
@@ -74,7 +86,8 @@ static Suite *memcap_suite(void)
 	Suite *s = suite_create("memcap");
 	TCase *tc = tcase_create("bounds");
 
-	tcase_add_test(tc, the_default_bounds_are_lowered_to_fit_the_default_cap);
+	tcase_add_test(tc, large_configured_bounds_are_lowered_to_fit_the_default_cap);
+	tcase_add_test(tc, no_cap_and_no_bound_gives_the_uncapped_defaults);
 	tcase_add_test(tc, a_bound_already_below_the_cap_is_kept);
 	tcase_add_test(tc, no_cap_leaves_the_configured_bounds);
 	tcase_add_test(tc, an_unbounded_table_gets_the_derived_bound);
