@@ -81,6 +81,29 @@ static void quiet(void)
 	}
 }
 
+/* The fuzzer's bytes as a file, as the scanner meets image files: a memfd
+ * holding <data>, or -1 when it cannot be made. */
+static __attribute__((unused)) int input_fd(const uint8_t *data,
+					    size_t size, const char *name)
+{
+	int fd = memfd_create(name, 0);
+
+	if (fd >= 0 && write(fd, data, size) != (ssize_t)size) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* A scan context with budgets small enough for a fuzzer's pace. */
+static __attribute__((unused)) void fuzz_ctx(struct scan_ctx *ctx,
+					     struct scan_sink *sink)
+{
+	scan_ctx_init(ctx, sink);
+	ctx->limits.max_entry_bytes = 1u << 20;
+	ctx->limits.max_archive_bytes = 8u << 20;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	quiet();
@@ -89,16 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct scan_sink sink = { drop, NULL };
 		struct scan_ctx ctx;
 		struct scan_file f = { 0 };
-		int fd = memfd_create("fuzz", 0);
+		int fd = input_fd(data, size, "fuzz");
 
-		if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
-			if (fd >= 0)
-				close(fd);
+		if (fd < 0)
 			return 0;
-		}
-		scan_ctx_init(&ctx, &sink);
-		ctx.limits.max_entry_bytes = 1u << 20;
-		ctx.limits.max_archive_bytes = 8u << 20;
+		fuzz_ctx(&ctx, &sink);
 		f.path = "fuzz.jar";
 		f.fd = fd;
 		f.size = size;
@@ -187,16 +205,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct scan_sink sink = { drop, NULL };
 		struct scan_ctx ctx;
 		char path[64];
-		int fd = memfd_create("fuzz.tar", 0);
+		int fd = input_fd(data, size, "fuzz.tar");
 
-		if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
-			if (fd >= 0)
-				close(fd);
+		if (fd < 0)
 			return 0;
-		}
-		scan_ctx_init(&ctx, &sink);
-		ctx.limits.max_entry_bytes = 1u << 20;
-		ctx.limits.max_archive_bytes = 8u << 20;
+		fuzz_ctx(&ctx, &sink);
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		scan_image_docker(&ctx, path);
 		close(fd);
