@@ -16,7 +16,7 @@ CF="-g -O1 -D_GNU_SOURCE -std=gnu17 -fsanitize=fuzzer-no-link,address,undefined 
  -I$S -I$S/../common -I$B/proto $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS grpc gpr yaml-0.1 libuv) -lm -lpthread"
 SRCS="walk archive log4j maven finding output file inventory rpmdb osvmatch \
- snapshot report image ext4 secrets malware pool elfso yara"
+ snapshot report image ext4 secrets malware pool elfso yara progress"
 for f in $SRCS; do clang $CF -c "$S/$f.c" -o "$O/$f.o"; done
 for f in vercmp osv; do clang $CF -c "$S/../common/$f.c" -o "$O/c_$f.o"; done
 for t in archive dpkg apk python npm rpm osv elf secrets pom manifest docker; do
