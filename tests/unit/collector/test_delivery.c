@@ -212,6 +212,17 @@ START_TEST(each_event_is_stored_once_across_a_collector_kill_and_a_database_rest
 }
 END_TEST
 
+/* A connection whose open transaction holds the marks' table, so that
+ * every events transaction waits until it commits. */
+static PGconn *hold_marks(const char *dsn)
+{
+	PGconn *db = pgtmp_connect(dsn);
+
+	pgtmp_exec(db, "BEGIN");
+	pgtmp_exec(db, "LOCK TABLE sources IN ACCESS EXCLUSIVE MODE");
+	return db;
+}
+
 START_TEST(intake_pauses_above_the_high_water_mark_and_nothing_is_lost)
 {
 	enum { BATCHES = 40 };
@@ -226,9 +237,7 @@ START_TEST(intake_pauses_above_the_high_water_mark_and_nothing_is_lost)
 	run_init(&r, "  queue_high_water: 4\n  copy_rows: 1\n");
 	run_start(&r);
 	/* Hold the marks' table: every events transaction waits. */
-	locker = pgtmp_connect(r.dsn);
-	pgtmp_exec(locker, "BEGIN");
-	pgtmp_exec(locker, "LOCK TABLE sources IN ACCESS EXCLUSIVE MODE");
+	locker = hold_marks(r.dsn);
 
 	c = client(&r, proto);
 	for (int i = 0; i < BATCHES; i++)
@@ -282,9 +291,7 @@ START_TEST(a_batch_refused_for_a_full_queue_is_replayed_not_lost)
 	run_init(&r, "  queue_high_water: 1000\n  queue_limit: 3\n");
 	run_start(&r);
 	/* Hold the marks' table: the first batches stay queued. */
-	locker = pgtmp_connect(r.dsn);
-	pgtmp_exec(locker, "BEGIN");
-	pgtmp_exec(locker, "LOCK TABLE sources IN ACCESS EXCLUSIVE MODE");
+	locker = hold_marks(r.dsn);
 
 	c = client(&r, proto);
 	for (int i = 0; i < BATCHES; i++)

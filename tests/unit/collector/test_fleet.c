@@ -137,19 +137,35 @@ static void send_fleet(struct coll *a, struct coll *b, bool concurrent,
 	}
 }
 
+/* A fresh database and two collectors on it, both ready.  They start
+ * together, so the migrations run once, under a lock. */
+static void start_pair(struct coll *a, struct coll *b, char *dsn, size_t len)
+{
+	pgtmp_start(&PG);
+	pgtmp_new_db(&PG, dsn, len);
+	start(a, dsn);
+	start(b, dsn);
+	cp_wait_ready(a->pid, a->log);
+	cp_wait_ready(b->pid, b->log);
+}
+
+/* Both collectors exit cleanly; their directories and the cluster go. */
+static void stop_pair(struct coll *a, struct coll *b)
+{
+	ck_assert_int_eq(cp_stop(a->pid), 0);
+	ck_assert_int_eq(cp_stop(b->pid), 0);
+	pgtmp_rmtree(a->dir);
+	pgtmp_rmtree(b->dir);
+	pgtmp_stop(&PG);
+}
+
 START_TEST(runtime_at_one_collector_and_findings_at_the_other_correlate)
 {
 	struct coll a, b;
 	char dsn[512];
 	PGconn *db;
 
-	pgtmp_start(&PG);
-	pgtmp_new_db(&PG, dsn, sizeof(dsn));
-	/* Both start together: the migrations run once, under a lock. */
-	start(&a, dsn);
-	start(&b, dsn);
-	cp_wait_ready(a.pid, a.log);
-	cp_wait_ready(b.pid, b.log);
+	start_pair(&a, &b, dsn, sizeof(dsn));
 
 	send_fleet(&a, &b, false, 0);
 	send_fleet(&a, &b, true, 100);
@@ -162,11 +178,7 @@ START_TEST(runtime_at_one_collector_and_findings_at_the_other_correlate)
 			 2 * HOSTS);
 	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM sources"), 4 * HOSTS);
 	PQfinish(db);
-	ck_assert_int_eq(cp_stop(a.pid), 0);
-	ck_assert_int_eq(cp_stop(b.pid), 0);
-	pgtmp_rmtree(a.dir);
-	pgtmp_rmtree(b.dir);
-	pgtmp_stop(&PG);
+	stop_pair(&a, &b);
 }
 END_TEST
 
@@ -186,12 +198,7 @@ START_TEST(the_same_new_batch_at_two_collectors_is_stored_once)
 	char dsn[512];
 	PGconn *db;
 
-	pgtmp_start(&PG);
-	pgtmp_new_db(&PG, dsn, sizeof(dsn));
-	start(&a, dsn);
-	start(&b, dsn);
-	cp_wait_ready(a.pid, a.log);
-	cp_wait_ready(b.pid, b.log);
+	start_pair(&a, &b, dsn, sizeof(dsn));
 	db = pgtmp_connect(dsn);
 
 	for (int r = 0; r < RACE_ROUNDS; r++) {
@@ -241,11 +248,7 @@ START_TEST(the_same_new_batch_at_two_collectors_is_stored_once)
 	ck_assert_int_eq(pgtmp_long(db, "SELECT count(*) FROM sources WHERE seq = 1"),
 			 RACE_ROUNDS * RACE_KEYS);
 	PQfinish(db);
-	ck_assert_int_eq(cp_stop(a.pid), 0);
-	ck_assert_int_eq(cp_stop(b.pid), 0);
-	pgtmp_rmtree(a.dir);
-	pgtmp_rmtree(b.dir);
-	pgtmp_stop(&PG);
+	stop_pair(&a, &b);
 }
 END_TEST
 
