@@ -1737,18 +1737,10 @@ int coll_sink_submit(struct coll_sink *s, const Parallax__V1__Batch *batch,
 		     const char *source_id, const char *peer, coll_ack_fn ack,
 		     void *ctx)
 {
-	const char *why = px_batch_invalid(batch);
 	const Parallax__V1__Source *src;
 	struct batch_ctx bc;
 	struct item *it;
 
-	if (why != NULL) {
-		px_warn("ingest", "invalid batch rejected", "reason=%s seq=%" PRIu64,
-			px_q(why), batch->seq);
-		s->stats.rejected++;
-		ack(ctx, PARALLAX__V1__ACK_STATUS__ACK_STATUS_REJECTED, why);
-		return 0;
-	}
 	if (s->max_queued > 0 && s->stats.queued >= s->max_queued) {
 		s->stats.refused++;
 		return -ENOBUFS;

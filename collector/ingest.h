@@ -86,8 +86,10 @@ struct coll_sink *coll_sink_new(const struct coll_sink_config *cfg);
 /*
  * Queues <batch> (borrowed until <ack> runs).  <source_id> replaces
  * batch->source->source_id when not NULL (the mTLS identity); <peer> is
- * recorded with the source (may be NULL).  An invalid batch is acked
- * REJECTED at once.  Returns 0, or -ENOBUFS when max_queued batches are
+ * recorded with the source (may be NULL).  <batch> must have passed
+ * px_batch_invalid(), as every batch the transport hands over has (it
+ * refuses the others with INVALID_ARGUMENT on the gRPC thread), so the loop
+ * does not walk its strings a second time.  Returns 0, or -ENOBUFS when max_queued batches are
  * already queued, or -ENOMEM; on either error nothing is queued and <ack>
  * never runs: the caller must refuse the batch, and every later batch of
  * its source until the source replays it, or a later seq would commit and
