@@ -77,9 +77,42 @@ enum stmt_role {
 	ROLE_ADV,       /* advisory candidates: its result makes a statement */
 };
 
+/*
+ * The steps of a group's state transaction, in order.  The statements of
+ * the merged steps (merged_sql[]) run once for the whole group: each batch
+ * keeps its own (host_id first, as a scalar, then its arrays) and
+ * merge_group() joins them, with the host repeated per row.  The others run
+ * per batch, in group order.  Within a batch this keeps the order of
+ * build_item(); across batches, a step of every batch comes before the
+ * next step of any, which changes no outcome: forks and execs precede the
+ * loads that need their processes, loads precede the findings that join
+ * them, and exits come last, ending whatever the group loaded.
+ */
+enum step {
+	STEP_HOST,
+	STEP_LOCKS,
+	STEP_FORK,
+	STEP_EXEC,
+	STEP_LOADS,
+	STEP_FINDINGS,  /* with their advisory lookups */
+	STEP_EXITS,
+	STEP_SCAN,
+	N_STEPS,
+};
+
+static const char *const merged_sql[N_STEPS] = {
+	[STEP_LOCKS] = SQL_LOCK_KEYS,
+	[STEP_FORK] = SQL_FORK,
+	[STEP_EXEC] = SQL_EXEC,
+	[STEP_LOADS] = SQL_ARTIFACT,
+	[STEP_EXITS] = SQL_EXIT,
+};
+
 struct stmt {
 	const char *sql;
 	enum stmt_role role;
+	enum step step;
+	size_t rows;            /* elements of each array (merged steps) */
 	int n;
 	char *params[MAX_PARAMS];
 };
@@ -120,10 +153,12 @@ struct group {
 	size_t n;
 	size_t rows;
 	struct iovec *iov;      /* COPY chunks while E runs */
+	struct stmt merged[N_STEPS];    /* see merge_group */
 };
 
 enum run_phase {
 	RUN_IDLE,
+	RUN_SESSION,
 	RUN_PREPARE,
 	RUN_STMT,
 	RUN_ADV,
@@ -143,7 +178,8 @@ struct runner {
 	unsigned int backoff_ms;
 	enum run_phase phase;
 	struct group *g;
-	size_t item_idx;
+	enum step step;
+	size_t item_idx;        /* in a merged step: 1 once it is sent */
 	size_t stmt_idx;
 	uint64_t began_ns;
 	/* The session's prepared statements (see prepared_sql[]): valid for
@@ -208,6 +244,15 @@ static struct stmt *stmt_add(struct item *it, const char *sql,
 	memset(st, 0, sizeof(*st));
 	st->sql = sql;
 	st->role = role;
+	if (role == ROLE_HOST)
+		st->step = STEP_HOST;
+	else if (sql == SQL_FINDING || sql == SQL_ADV_CANDIDATES)
+		st->step = STEP_FINDINGS;
+	else
+		st->step = STEP_SCAN;
+	for (int k = 0; k < N_STEPS; k++)
+		if (merged_sql[k] == sql)
+			st->step = (enum step)k;
 	return st;
 }
 
@@ -272,6 +317,8 @@ static void section_emit(struct item *it, const struct batch_ctx *bc,
 	if (sec->rows == 0)
 		goto out_free;
 	st = data_stmt(it, bc, sql, nhead);
+	if (st != NULL)
+		st->rows = sec->rows;
 	for (int i = 0; i < sec->ncols; i++)
 		param_take(it, st, coll_arr_take(&sec->col[i]));
 out_free:
@@ -838,6 +885,8 @@ static void build_locks(struct item *it, const struct batch_ctx *bc)
 	if (path.n == 0)
 		goto out_free;
 	st = stmt_add(it, SQL_LOCK_KEYS, ROLE_DATA);
+	if (st != NULL)
+		st->rows = path.n;
 	param_str(it, st, bc->host_id);
 	param_take(it, st, coll_arr_take(&sha));
 	param_take(it, st, coll_arr_take(&path));
@@ -941,10 +990,20 @@ static void item_free(struct item *it)
 	free(it);
 }
 
+static void merged_free(struct group *g)
+{
+	for (int k = 0; k < N_STEPS; k++) {
+		for (int i = 0; i < g->merged[k].n; i++)
+			free(g->merged[k].params[i]);
+		g->merged[k].n = 0;
+	}
+}
+
 static void group_free(struct group *g, bool with_items)
 {
 	if (g == NULL)
 		return;
+	merged_free(g);
 	if (with_items)
 		for (size_t i = 0; i < g->n; i++)
 			item_free(g->items[i]);
@@ -1091,6 +1150,49 @@ static void send_sql(struct runner *r, enum run_phase phase, const char *sql,
 		r->phase = RUN_IDLE; /* connection lost; ready() kicks again */
 }
 
+/*
+ * The session's settings, sent once per connection before the statements
+ * are prepared.  plan_cache_mode: every execution of the prepared
+ * statements is planned for its own parameters.  A generic plan knows
+ * neither the lengths of the arrays nor the host, and is costed from
+ * statistics that lag the tables (autovacuum analyzes a new table a minute
+ * after its first rows at the earliest, then at every 10% of growth).
+ * With it, the exit statement looked the batch's processes up by host_id
+ * alone and filtered the exec ids, reading every correlation and load the
+ * host ever had: in the ingest benchmark the exit cost 1.75 ms a batch and
+ * grew with the run, against 0.37 ms with plans for the real parameters,
+ * which cost the server less than the scans they avoid (98k against 150k
+ * events/s committed, same machine, same run length).
+ */
+static const char SQL_SESSION[] = "SET plan_cache_mode = force_custom_plan";
+
+static void prepare_next(struct runner *r);
+
+static void session_setup(struct runner *r)
+{
+	r->phase = RUN_SESSION;
+	if (coll_pg_query(r->pg, SQL_SESSION, 0, NULL, on_result, r) < 0)
+		r->phase = RUN_IDLE;
+}
+
+/* The outcome of SQL_SESSION: a server that refuses it (before
+ * PostgreSQL 12) still ingests, with generic plans. */
+static void session_done(struct runner *r, PGresult *res)
+{
+	const char *msg;
+
+	if (res == NULL) {
+		r->phase = RUN_IDLE;    /* reconnecting: starts over */
+		return;
+	}
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		px_warn("ingest", "session setting refused, using generic plans",
+			"stage=%s err=%s", r->name, px_q(msg != NULL ? msg : "?"));
+	}
+	prepare_next(r);
+}
+
 /* Prepares the next statement of prepared_sql[], or, after the last,
  * lets the runner start its group. */
 static void prepare_next(struct runner *r)
@@ -1137,6 +1239,55 @@ static bool first_of_host(const struct group *g, size_t idx)
 }
 
 /*
+ * Builds the statements of the merged steps for the batches of <g> that
+ * the state stage does not skip: each array parameter is the batches'
+ * arrays end to end, and $1 repeats each batch's host_id once per row.
+ * A step no batch brings gets n = 0.  -ENOMEM when an allocation failed.
+ */
+static int merge_group(struct group *g)
+{
+	merged_free(g);
+	for (int k = 0; k < N_STEPS; k++) {
+		struct coll_arr col[MAX_PARAMS] = { 0 };
+		struct stmt *m = &g->merged[k];
+		int ncols = 0;
+		bool ok = true;
+
+		if (merged_sql[k] == NULL)
+			continue;
+		for (size_t i = 0; i < g->n; i++) {
+			const struct item *it = g->items[i];
+
+			if (it->skip_state)
+				continue;
+			for (size_t j = 0; j < it->n_stmts; j++) {
+				const struct stmt *st = &it->stmts[j];
+
+				if (st->step != (enum step)k || st->n == 0)
+					continue;
+				ncols = st->n;
+				coll_arr_repeat(&col[0], st->params[0],
+						st->rows);
+				for (int c = 1; c < st->n; c++)
+					coll_arr_cat(&col[c], st->params[c],
+						     st->rows);
+			}
+		}
+		m->sql = merged_sql[k];
+		for (int c = 0; c < ncols; c++) {
+			m->params[c] = coll_arr_take(&col[c]);
+			ok = ok && m->params[c] != NULL;
+		}
+		for (int c = ncols; c < MAX_PARAMS; c++)
+			coll_buf_free(&col[c].b);
+		m->n = ncols;
+		if (!ok)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
  * State stage: sends the next statements in one pipeline, up to COMMIT
  * after the last, or up to an advisory lookup, whose result decides what
  * follows (state_adv).
@@ -1149,24 +1300,40 @@ static void state_next(struct runner *r)
 	size_t n = 0;
 
 	r->adv_pending = false;
-	for (; r->item_idx < g->n; r->item_idx++, r->stmt_idx = 0) {
-		struct item *it = g->items[r->item_idx];
+	for (; r->step < N_STEPS;
+	     r->step++, r->item_idx = 0, r->stmt_idx = 0) {
+		if (merged_sql[r->step] != NULL) {
+			struct stmt *st = &g->merged[r->step];
 
-		if (it->skip_state)
-			continue;
-		while (r->stmt_idx < it->n_stmts) {
-			struct stmt *st = &it->stmts[r->stmt_idx++];
-
-			if (st->role == ROLE_HOST &&
-			    !first_of_host(g, r->item_idx))
+			if (r->item_idx > 0 || st->n == 0)
 				continue;
+			r->item_idx = 1;
 			stmt_set(r, &ps[n++], st->sql, st->n, st->params);
-			if (st->role == ROLE_ADV) {
-				r->adv_pending = true;
-				goto out_send;
-			}
 			if (n == MAX_PIPELINE - 1)
 				goto out_send;
+			continue;
+		}
+		for (; r->item_idx < g->n; r->item_idx++, r->stmt_idx = 0) {
+			struct item *it = g->items[r->item_idx];
+
+			if (it->skip_state)
+				continue;
+			while (r->stmt_idx < it->n_stmts) {
+				struct stmt *st = &it->stmts[r->stmt_idx++];
+
+				if (st->step != r->step ||
+				    (st->role == ROLE_HOST &&
+				     !first_of_host(g, r->item_idx)))
+					continue;
+				stmt_set(r, &ps[n++], st->sql, st->n,
+					 st->params);
+				if (st->role == ROLE_ADV) {
+					r->adv_pending = true;
+					goto out_send;
+				}
+				if (n == MAX_PIPELINE - 1)
+					goto out_send;
+			}
 		}
 	}
 	stmt_set(r, &ps[n++], "COMMIT", 0, NULL);
@@ -1567,6 +1734,10 @@ static void on_result(void *arg, PGresult *res)
 	struct runner *r = arg;
 	bool is_state = r == &r->sink->st;
 
+	if (r->phase == RUN_SESSION) {
+		session_done(r, res);
+		return;
+	}
 	if (r->phase == RUN_PREPARE) {
 		prepared(r, res);
 		return;
@@ -1604,9 +1775,13 @@ static void on_result(void *arg, PGresult *res)
 	case RUN_HWM:
 		if (is_state) {
 			mark_dups(r->g, res, false);
+			r->step = 0;
 			r->item_idx = 0;
 			r->stmt_idx = 0;
-			state_next(r);
+			if (merge_group(r->g) < 0)
+				r->phase = RUN_IDLE; /* the kick retries */
+			else
+				state_next(r);
 		} else {
 			events_copy(r, res);
 		}
@@ -1634,7 +1809,7 @@ static void runner_start(struct runner *r, struct group *g)
 	if (r->prep_gen != coll_pg_generation(r->pg)) {
 		r->prep_idx = 0;
 		r->prep_ok = 0;
-		prepare_next(r);
+		session_setup(r);
 		return;
 	}
 	if (r == &r->sink->ev && g->iov == NULL) {

@@ -2,9 +2,14 @@
 /*
  * The statements of one ingest transaction (see ingest.c for the order).
  *
- * Parameters of the state statements: $1 host_id, then one array per
- * column, unnested into rows (findings: $1 host_id, $2 source_id, then the
- * arrays; every parameter must appear, or its type is unknown).  Events
+ * Parameters of the state statements: one array per column, unnested into
+ * rows.  The statements that every agent batch brings (SQL_LOCK_KEYS,
+ * SQL_FORK, SQL_EXEC, SQL_ARTIFACT, SQL_EXIT) take the host of each row as
+ * their first array, $1, so that the sink runs each of them once for a
+ * whole group of batches from many hosts (ingest.c: merge_group).  The
+ * others take $1 host_id (findings: $1 host_id, $2 source_id) and then
+ * the arrays, and run once per batch.  Every parameter must appear, or its
+ * type is unknown.  Events
  * themselves do not pass through here: they go to the events table by COPY
  * on the sink's second connection, with the high-water marks (SQL_HWM_GROUP).
  * Correlation happens here, in SQL, inside
@@ -120,27 +125,29 @@ static const char SQL_HOST[] =
 static const char SQL_LOCK_KEYS[] =
 	"SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM "
 	"(SELECT DISTINCT k FROM (SELECT unnest($2::text[]) UNION ALL "
-	"SELECT 'p:' || $1::text || ':' || unnest($3::text[])) u(k) "
+	"SELECT 'p:' || h || ':' || p FROM unnest($1::text[], $3::text[]) "
+	"AS hp(h, p)) u(k) "
 	"WHERE k IS NOT NULL AND k <> '' ORDER BY k) s";
 
 static const char SQL_EXEC[] =
-	"WITH t AS (SELECT * FROM unnest($2::bigint[], $3::text[], "
+	"WITH t AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], "
 	"$4::int[], $5::bigint[], $6::int[], $7::text[], $8::text[], "
 	"$9::text[], $10::bool[], $11::text[], $12::bigint[], $13::bigint[], "
 	"$14::bigint[], $15::numeric[], $16::text[], $17::numeric[], "
-	"$18::numeric[], $19::bool[]) AS t(ts_ns, exec_id, pid, start_ns, "
+	"$18::numeric[], $19::bool[]) AS t(host_id, ts_ns, exec_id, pid, "
+	"start_ns, "
 	"ppid, parent_exec_id, exe, argv, argv_truncated, comm, uid, euid, "
 	"loginuid, cgroup_id, container_id, mnt_ns, pid_ns, from_snapshot)) "
 	"INSERT INTO processes AS p (host_id, exec_id, pid, ppid, "
 	"parent_exec_id, start_time_ns, exe, argv, cmdline, argv_truncated, "
 	"comm, uid, euid, loginuid, cgroup_id, container_id, mnt_ns, pid_ns, "
 	"from_snapshot, started_at, last_seen) "
-	"SELECT DISTINCT ON (exec_id) $1::text, exec_id, pid, ppid, "
+	"SELECT DISTINCT ON (host_id, exec_id) host_id, exec_id, pid, ppid, "
 	"nullif(parent_exec_id, ''), start_ns, exe, argv::text[], "
 	"array_to_string(argv::text[], ' '), argv_truncated, comm, uid, euid, "
 	"loginuid, cgroup_id, nullif(container_id, ''), mnt_ns, pid_ns, "
 	"from_snapshot, coalesce(px_ts(ts_ns), now()), now() "
-	"FROM t ORDER BY exec_id, ts_ns DESC "
+	"FROM t ORDER BY host_id, exec_id, ts_ns DESC "
 	"ON CONFLICT (host_id, exec_id) DO UPDATE SET pid = excluded.pid, "
 	"ppid = excluded.ppid, "
 	"parent_exec_id = coalesce(excluded.parent_exec_id, p.parent_exec_id), "
@@ -155,39 +162,41 @@ static const char SQL_EXEC[] =
 
 /* A forked child runs its parent's image until it execs. */
 static const char SQL_FORK[] =
-	"WITH t AS (SELECT * FROM unnest($2::bigint[], $3::text[], "
-	"$4::int[], $5::bigint[], $6::text[], $7::int[]) AS t(ts_ns, "
+	"WITH t AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], "
+	"$4::int[], $5::bigint[], $6::text[], $7::int[]) AS t(host_id, ts_ns, "
 	"exec_id, pid, start_ns, parent_exec_id, ppid)) "
 	"INSERT INTO processes (host_id, exec_id, pid, ppid, parent_exec_id, "
 	"start_time_ns, exe, argv, cmdline, comm, uid, euid, loginuid, "
 	"cgroup_id, container_id, mnt_ns, pid_ns, started_at, last_seen) "
-	"SELECT DISTINCT ON (t.exec_id) $1::text, t.exec_id, t.pid, t.ppid, "
+	"SELECT DISTINCT ON (t.host_id, t.exec_id) t.host_id, t.exec_id, "
+	"t.pid, t.ppid, "
 	"nullif(t.parent_exec_id, ''), t.start_ns, pp.exe, pp.argv, "
 	"pp.cmdline, pp.comm, pp.uid, pp.euid, pp.loginuid, pp.cgroup_id, "
 	"pp.container_id, pp.mnt_ns, pp.pid_ns, "
 	"coalesce(px_ts(t.ts_ns), now()), now() "
-	"FROM t LEFT JOIN processes pp ON pp.host_id = $1::text "
-	"AND pp.exec_id = t.parent_exec_id ORDER BY t.exec_id "
+	"FROM t LEFT JOIN processes pp ON pp.host_id = t.host_id "
+	"AND pp.exec_id = t.parent_exec_id ORDER BY t.host_id, t.exec_id "
 	"ON CONFLICT (host_id, exec_id) DO NOTHING";
 
 /* Loads of a process already known to have exited are stored as history
  * (unloaded at its exit) and do not correlate. */
 static const char SQL_ARTIFACT[] =
-	"WITH t AS (SELECT * FROM unnest($2::bigint[], $3::text[], "
+	"WITH t AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], "
 	"$4::int[], $5::text[], $6::numeric[], $7::numeric[], $8::bigint[], "
 	"$9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[]) "
-	"AS t(ts_ns, exec_id, pid, path, dev, inode, size, mtime_ns, sha256, "
-	"load_kind, error, class_name)), "
+	"AS t(host_id, ts_ns, exec_id, pid, path, dev, inode, size, mtime_ns, "
+	"sha256, load_kind, error, class_name)), "
 	"l AS (INSERT INTO artifacts_loaded AS a (host_id, exec_id, pid, path, "
 	"sha256, dev, inode, size, mtime, load_kind, hash_error, first_seen, "
 	"last_seen, unloaded_at) "
-	"SELECT DISTINCT ON (t.exec_id, t.path) $1::text, t.exec_id, t.pid, "
+	"SELECT DISTINCT ON (t.host_id, t.exec_id, t.path) t.host_id, "
+	"t.exec_id, t.pid, "
 	"t.path, nullif(t.sha256, ''), t.dev, t.inode, t.size, "
 	"px_ts(t.mtime_ns), t.load_kind, nullif(t.error, ''), "
 	"coalesce(px_ts(t.ts_ns), now()), coalesce(px_ts(t.ts_ns), now()), "
-	"p.exited_at FROM t LEFT JOIN processes p ON p.host_id = $1::text "
-	"AND p.exec_id = t.exec_id "
-	"ORDER BY t.exec_id, t.path, (t.sha256 = ''), t.ts_ns "
+	"(SELECT p.exited_at FROM processes p WHERE p.host_id = t.host_id "
+	"AND p.exec_id = t.exec_id) FROM t "
+	"ORDER BY t.host_id, t.exec_id, t.path, (t.sha256 = ''), t.ts_ns "
 	"ON CONFLICT (host_id, exec_id, path) DO UPDATE SET pid = excluded.pid, "
 	"sha256 = coalesce(excluded.sha256, a.sha256), dev = excluded.dev, "
 	"inode = excluded.inode, size = excluded.size, mtime = excluded.mtime, "
@@ -231,22 +240,22 @@ static const char SQL_FINDING[] =
 /* An exit ends the process's loads and correlations; they stay as
  * history with their end time. */
 static const char SQL_EXIT[] =
-	"WITH t AS (SELECT * FROM unnest($2::bigint[], $3::text[], "
-	"$4::int[], $5::bigint[], $6::int[]) AS t(ts_ns, exec_id, pid, "
-	"start_ns, exit_code)), "
+	"WITH t AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], "
+	"$4::int[], $5::bigint[], $6::int[]) AS t(host_id, ts_ns, exec_id, "
+	"pid, start_ns, exit_code)), "
 	"p AS (INSERT INTO processes AS p (host_id, exec_id, pid, "
 	"start_time_ns, exited_at, exit_code, last_seen) "
-	"SELECT DISTINCT ON (exec_id) $1::text, exec_id, pid, start_ns, "
-	"coalesce(px_ts(ts_ns), now()), exit_code, now() FROM t "
-	"ORDER BY exec_id, ts_ns "
+	"SELECT DISTINCT ON (host_id, exec_id) host_id, exec_id, pid, "
+	"start_ns, coalesce(px_ts(ts_ns), now()), exit_code, now() FROM t "
+	"ORDER BY host_id, exec_id, ts_ns "
 	"ON CONFLICT (host_id, exec_id) DO UPDATE SET "
 	"exited_at = excluded.exited_at, exit_code = excluded.exit_code, "
-	"last_seen = now() RETURNING p.exec_id, p.exited_at), "
+	"last_seen = now() RETURNING p.host_id, p.exec_id, p.exited_at), "
 	"a AS (UPDATE artifacts_loaded a SET unloaded_at = p.exited_at FROM p "
-	"WHERE a.host_id = $1::text AND a.exec_id = p.exec_id "
+	"WHERE a.host_id = p.host_id AND a.exec_id = p.exec_id "
 	"AND a.unloaded_at IS NULL) "
 	"UPDATE correlations c SET loaded_now = false, ended_at = p.exited_at, "
-	"last_seen = now() FROM p WHERE c.host_id = $1::text "
+	"last_seen = now() FROM p WHERE c.host_id = p.host_id "
 	"AND c.exec_id = p.exec_id AND c.ended_at IS NULL";
 
 /*

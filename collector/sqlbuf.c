@@ -173,6 +173,23 @@ void coll_arr_strv(struct coll_arr *a, char *const *v, size_t n)
 	free(lit);
 }
 
+void coll_arr_cat(struct coll_arr *a, const char *lit, size_t n)
+{
+	size_t len = strlen(lit);
+
+	if (n == 0 || len < 3 || lit[0] != '{' || lit[len - 1] != '}')
+		return;
+	coll_buf_puts(&a->b, a->n == 0 ? "{" : ",");
+	coll_buf_putn(&a->b, lit + 1, len - 2);
+	a->n += n;
+}
+
+void coll_arr_repeat(struct coll_arr *a, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		coll_arr_str(a, s);
+}
+
 char *coll_arr_take(struct coll_arr *a)
 {
 	if (a->n == 0)

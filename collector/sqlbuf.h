@@ -44,6 +44,12 @@ void coll_arr_bool(struct coll_arr *a, bool v);
 /* Array literal of the strings <v>, as one text value (for text[][]-like
  * nesting: the outer array holds it as an element). */
 void coll_arr_strv(struct coll_arr *a, char *const *v, size_t n);
+/* Appends the <n> elements of the array literal <lit> ("{...}", as
+ * coll_arr_take returns it), so that the literals of several batches make
+ * one; an empty or malformed <lit> adds nothing. */
+void coll_arr_cat(struct coll_arr *a, const char *lit, size_t n);
+/* Appends <s> <n> times. */
+void coll_arr_repeat(struct coll_arr *a, const char *s, size_t n);
 char *coll_arr_take(struct coll_arr *a);
 
 /* JSON object writer: coll_json_begin, fields, coll_json_end. */

@@ -260,6 +260,89 @@ START_TEST(a_batch_the_database_refuses_is_rejected_and_the_next_commits)
 }
 END_TEST
 
+/*
+ * The state statements of agent batches run once per group, over the rows
+ * of every batch (ingest.c: merge_group).  Two hosts here use the same
+ * exec_id text: only host_id tells their processes apart, so an exit on
+ * one must leave the other's loads and correlation live.
+ */
+START_TEST(one_group_of_many_hosts_keeps_each_host_apart)
+{
+	static struct ack_slot slot[4];
+	struct coll_sink_stats st;
+	struct tbatch *t[4];
+
+	t[0] = scanner("snapshot-host", 1);
+	tb_finding(t[0], "/srv/a.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core",
+		   "2.14.1", "CVE-2021-44228");
+	t[1] = tb_new("node-a", "agent-a", "boot-a", 1, false);
+	tb_exec(t[1], 10, "same:exec:10:1", "/usr/bin/java", "-jar");
+	tb_load(t[1], 10, "same:exec:10:1", JAR, SHA_LOG4J);
+	t[2] = tb_new("node-c", "agent-c", "boot-c", 1, false);
+	tb_exec(t[2], 10, "same:exec:10:1", "/usr/bin/java", "-cp");
+	tb_load(t[2], 10, "same:exec:10:1", JAR, SHA_LOG4J);
+	tb_exit(t[2], 10, "same:exec:10:1", 3);
+	t[3] = tb_new("node-b", "agent-b", "boot-b", 1, false);
+	tb_exec(t[3], 20, "node-b:exec:20:1", "/bin/cat", "x");
+	tb_load(t[3], 20, "node-b:exec:20:1", "/lib/libc.so.6", SHA_OTHER);
+	tb_net(t[3], 20, "node-b:exec:20:1");
+	for (int i = 0; i < 4; i++)
+		h_submit(tb_batch(t[i]), &slot[i]);
+	h_wait_acks(4);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(slot[i].status, ACK_COMMITTED);
+		tb_free(t[i]);
+	}
+	coll_sink_get_stats(H.sink, &st);
+	ck_assert_uint_eq(st.groups, 1);
+
+	ck_assert_int_eq(h_num("SELECT count(*) FROM processes WHERE exec_id = 'same:exec:10:1'"), 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM processes WHERE host_id = 'node-a' AND exited_at IS NULL AND cmdline = '/usr/bin/java -jar'"), 1);
+	ck_assert_int_eq(h_num("SELECT exit_code FROM processes WHERE host_id = 'node-c' AND exited_at IS NOT NULL AND cmdline = '/usr/bin/java -cp'"), 3);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM artifacts_loaded WHERE host_id = 'node-a' AND unloaded_at IS NULL"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM artifacts_loaded a JOIN processes p USING (host_id, exec_id) WHERE a.host_id = 'node-c' AND a.unloaded_at = p.exited_at"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM artifacts_loaded WHERE host_id = 'node-b' AND sha256 = '" SHA_OTHER "' AND unloaded_at IS NULL"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations WHERE host_id = 'node-a' AND loaded_now AND ended_at IS NULL AND cmdline = '/usr/bin/java -jar'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations WHERE host_id = 'node-c' AND NOT loaded_now AND ended_at IS NOT NULL"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events"), 8);
+}
+END_TEST
+
+/* A refused batch inside a group of several hosts' batches: the merged
+ * statement fails for all, the group is split, and only the bad batch is
+ * rejected. */
+START_TEST(a_refused_batch_in_a_merged_group_spares_the_others)
+{
+	static struct ack_slot slot[3];
+	struct tbatch *t[3];
+
+	pgtmp_exec(H.db, "CREATE FUNCTION t_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.exe LIKE '/tmp/refused%' THEN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$");
+	pgtmp_exec(H.db, "CREATE TRIGGER t_refuse BEFORE INSERT OR UPDATE ON processes FOR EACH ROW EXECUTE FUNCTION t_refuse()");
+	for (int i = 0; i < 3; i++) {
+		char host[16], exec_id[32];
+
+		snprintf(host, sizeof(host), "node-%d", i);
+		snprintf(exec_id, sizeof(exec_id), "%s:b:7:1", host);
+		t[i] = tb_new(host, host, "boot", 1, false);
+		tb_exec(t[i], 7, exec_id, i == 1 ? "/tmp/refused" : "/bin/true", "x");
+		tb_load(t[i], 7, exec_id, JAR, SHA_LOG4J);
+		h_submit(tb_batch(t[i]), &slot[i]);
+	}
+	h_wait_acks(3);
+	ck_assert_int_eq(slot[0].status, ACK_COMMITTED);
+	ck_assert_int_eq(slot[1].status, ACK_REJECTED);
+	ck_assert_int_eq(slot[2].status, ACK_COMMITTED);
+	for (int i = 0; i < 3; i++)
+		tb_free(t[i]);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM processes WHERE host_id IN ('node-0', 'node-2')"), 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM artifacts_loaded"), 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE host_id = 'node-1'"), 0);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events"), 4);
+}
+END_TEST
+
 static Suite *ingest_suite(void)
 {
 	Suite *s = suite_create("collector-ingest");
@@ -279,6 +362,8 @@ static Suite *ingest_suite(void)
 	tcase_add_test(tc, an_invalid_batch_is_named_by_its_reason);
 	tcase_add_test(tc, a_batch_the_database_refuses_is_rejected_and_the_next_commits);
 	tcase_add_test(tc, a_string_that_is_not_utf8_is_named_by_its_field);
+	tcase_add_test(tc, one_group_of_many_hosts_keeps_each_host_apart);
+	tcase_add_test(tc, a_refused_batch_in_a_merged_group_spares_the_others);
 	suite_add_tcase(s, tc);
 	return s;
 }
