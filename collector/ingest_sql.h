@@ -33,17 +33,19 @@
 #define SQL_CORR_INSERT                                                      \
 	"INSERT INTO correlations AS c (host_id, exec_id, path, finding_id, " \
 	"finding_host_id, pid, exe, cmdline, inner_path, sha256, type, name, " \
-	"version, cve, severity, loaded_since) "                             \
+	"version, cve, severity, loaded_since, loaded_now, ended_at) "       \
 	"SELECT l.host_id, l.exec_id, l.path, f.id, f.host_id, l.pid, "      \
 	"p.exe, p.cmdline, f.inner_path, coalesce(l.sha256, f.sha256), "     \
-	"f.type, f.name, f.version, f.cve, f.severity, l.first_seen "
+	"f.type, f.name, f.version, f.cve, f.severity, l.first_seen, "       \
+	"l.unloaded_at IS NULL, l.unloaded_at "
 
 #define SQL_CORR_UPSERT                                                      \
 	" ON CONFLICT (host_id, exec_id, path, finding_id) DO UPDATE SET "   \
 	"pid = excluded.pid, exe = coalesce(excluded.exe, c.exe), "          \
 	"cmdline = coalesce(excluded.cmdline, c.cmdline), "                  \
 	"sha256 = excluded.sha256, severity = excluded.severity, "           \
-	"last_seen = now(), loaded_now = true, ended_at = NULL"
+	"last_seen = now(), loaded_now = excluded.loaded_now, "              \
+	"ended_at = excluded.ended_at"
 
 /*
  * Serialises the high-water mark check of the group's (host_id, source_id,
@@ -96,10 +98,11 @@ static const char SQL_HWM_READ[] =
 	"ON s.host_id = k.host_id AND s.source_id = k.source_id "
 	"AND s.boot_id = k.boot_id";
 
-/* Every runtime event, in COPY text format (see ingest.c: copy_event). */
+/* Every runtime event, in COPY's binary format (see ingest.c:
+ * copy_event). */
 static const char SQL_COPY_EVENTS[] =
 	"COPY events (ts, host_id, kind, exec_id, pid, detail, source_id, "
-	"boot_id, seq) FROM STDIN";
+	"boot_id, seq) FROM STDIN (FORMAT binary)";
 
 /* A scanner reports a snapshot's host without kernel facts: keep those
  * an agent reported. */
@@ -178,8 +181,11 @@ static const char SQL_FORK[] =
 	"AND pp.exec_id = t.parent_exec_id ORDER BY t.host_id, t.exec_id "
 	"ON CONFLICT (host_id, exec_id) DO NOTHING";
 
-/* Loads of a process already known to have exited are stored as history
- * (unloaded at its exit) and do not correlate. */
+/* Loads of a process already known to have exited are stored as history,
+ * unloaded at its exit, and so are their correlations: a group applies
+ * its exits before its loads (ingest.c: enum step), so a process whose
+ * loads and exit arrive together has each load and correlation written
+ * once, already ended, instead of written live and then updated. */
 static const char SQL_ARTIFACT[] =
 	"WITH t AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], "
 	"$4::int[], $5::text[], $6::numeric[], $7::numeric[], $8::bigint[], "
@@ -207,8 +213,7 @@ static const char SQL_ARTIFACT[] =
 	"FROM l JOIN findings f ON " SQL_MATCH("l", "f") " "
 	"LEFT JOIN processes p ON p.host_id = l.host_id "
 	"AND p.exec_id = l.exec_id "
-	"WHERE l.unloaded_at IS NULL AND " SQL_RELEVANT("f")
-	SQL_CORR_UPSERT;
+	"WHERE " SQL_RELEVANT("f") SQL_CORR_UPSERT;
 
 static const char SQL_FINDING[] =
 	"WITH t AS (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], "

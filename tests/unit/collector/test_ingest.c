@@ -167,6 +167,10 @@ START_TEST(a_whole_short_life_in_one_batch_ends_unloaded)
 	ck_assert_int_eq(h_ingest(t, NULL, 0), ACK_COMMITTED);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations WHERE ended_at IS NOT NULL"), 1);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now"), 0);
+	/* The exit was applied first: the load and its correlation were
+	 * written once, already ended (the first tuple of their tables). */
+	ck_assert_int_eq(h_num("SELECT count(*) FROM artifacts_loaded a JOIN processes p USING (host_id, exec_id) WHERE a.unloaded_at = p.exited_at AND a.ctid = '(0,1)'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations WHERE NOT loaded_now AND ctid = '(0,1)'"), 1);
 }
 END_TEST
 
@@ -310,6 +314,35 @@ START_TEST(one_group_of_many_hosts_keeps_each_host_apart)
 }
 END_TEST
 
+/* A finding and the exit of a process that had its artifact loaded since
+ * an earlier group, together in one group: the finding still meets the
+ * load live, and the exit ends the correlation, as in the batches' own
+ * order. */
+START_TEST(a_finding_and_an_exit_in_one_group_leave_an_ended_correlation)
+{
+	static struct ack_slot slot[2];
+	struct tbatch *s = scanner("snapshot-host", 1), *x = agent(2);
+	struct coll_sink_stats st;
+
+	ck_assert_int_eq(h_ingest(jvm_with_jar(1, SHA_LOG4J), NULL, 0), ACK_COMMITTED);
+	tb_finding(s, "/srv/a.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core", "2.14.1",
+		   "CVE-2021-44228");
+	tb_exit(x, 4242, EXEC_A, 0);
+	h_submit(tb_batch(s), &slot[0]);
+	h_submit(tb_batch(x), &slot[1]);
+	h_wait_acks(3);
+	ck_assert_int_eq(slot[0].status, ACK_COMMITTED);
+	ck_assert_int_eq(slot[1].status, ACK_COMMITTED);
+	tb_free(s);
+	tb_free(x);
+	coll_sink_get_stats(H.sink, &st);
+	ck_assert_uint_eq(st.groups, 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations WHERE host_id = 'node-1' AND cve = 'CVE-2021-44228' AND NOT loaded_now AND ended_at IS NOT NULL"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now"), 0);
+}
+END_TEST
+
 /* A refused batch inside a group of several hosts' batches: the merged
  * statement fails for all, the group is split, and only the bad batch is
  * rejected. */
@@ -343,6 +376,25 @@ START_TEST(a_refused_batch_in_a_merged_group_spares_the_others)
 }
 END_TEST
 
+/* The events' columns as the binary COPY wrote them: the time to the
+ * microsecond, integers, NULL, and text with the bytes that COPY's text
+ * format would have had to escape. */
+START_TEST(event_columns_arrive_exactly)
+{
+	struct tbatch *t = agent(1);
+
+	tb_exec(t, 4242, EXEC_A, "/opt/a\tb\\c\nd\re", "x\ty");
+	tb_load(t, 4242, EXEC_A, JAR, SHA_LOG4J);
+	ck_assert_int_eq(h_ingest(t, NULL, 0), ACK_COMMITTED);
+	/* tb_new: the batch of seq 1 starts at 1700000001 s, 1 ns apart. */
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE ts = to_timestamp(1700000001)"), 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE pid = 4242 AND exec_id = '" EXEC_A "' AND host_id = 'node-1' AND source_id = 'agent-node-1' AND boot_id = 'boot-a' AND seq = 1"), 2);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE kind = 'exec' AND detail->>'exe' = E'/opt/a\\tb\\\\c\\nd\\re' AND detail->'argv'->>1 = E'x\\ty'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM processes WHERE exe = E'/opt/a\\tb\\\\c\\nd\\re'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE kind = 'artifact' AND detail->>'path' = '" JAR "'"), 1);
+}
+END_TEST
+
 static Suite *ingest_suite(void)
 {
 	Suite *s = suite_create("collector-ingest");
@@ -363,6 +415,8 @@ static Suite *ingest_suite(void)
 	tcase_add_test(tc, a_batch_the_database_refuses_is_rejected_and_the_next_commits);
 	tcase_add_test(tc, a_string_that_is_not_utf8_is_named_by_its_field);
 	tcase_add_test(tc, one_group_of_many_hosts_keeps_each_host_apart);
+	tcase_add_test(tc, event_columns_arrive_exactly);
+	tcase_add_test(tc, a_finding_and_an_exit_in_one_group_leave_an_ended_correlation);
 	tcase_add_test(tc, a_refused_batch_in_a_merged_group_spares_the_others);
 	suite_add_tcase(s, tc);
 	return s;
