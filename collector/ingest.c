@@ -668,21 +668,30 @@ static void copy_ts(struct coll_buf *b, uint64_t ns, uint64_t now)
 	copy_be(b, ns / 1000u - PG_EPOCH_US, 8);
 }
 
-/* Appends one events row (column order of SQL_COPY_EVENTS). */
+/* Appends one events row (column order of SQL_COPY_EVENTS).  The detail
+ * object comes first, written in place, and its length is filled in once
+ * it is known: no buffer per event. */
 static void copy_event(struct item *it, const struct batch_ctx *bc,
 		       const Parallax__V1__Event *e, uint64_t now)
 {
 	const Parallax__V1__ProcessRef *proc = NULL;
-	struct coll_buf j = { 0 };
 	struct coll_buf *c = &it->copy;
-	const char *kind = event_detail(e, &j, &proc);
+	const char *kind;
+	size_t at, n;
 
-	if (j.oom) {
+	copy_be(c, EVENT_FIELDS, 2);
+	at = c->len;
+	copy_be(c, 0, 4);
+	kind = event_detail(e, c, &proc);
+	if (c->oom) {
 		it->oom = true;
-		coll_buf_free(&j);
 		return;
 	}
-	copy_be(c, EVENT_FIELDS, 2);
+	n = c->len - at - 4;
+	for (int i = 3; i >= 0; i--) {
+		c->p[at + (size_t)i] = (char)(n & 0xff);
+		n >>= 8;
+	}
 	copy_ts(c, e->ts_ns, now);
 	copy_str(c, bc->host_id);
 	copy_str(c, kind);
@@ -693,12 +702,10 @@ static void copy_event(struct item *it, const struct batch_ctx *bc,
 	} else {
 		copy_null(c);
 	}
-	copy_bytes(c, j.p != NULL ? j.p : "", j.len);
 	copy_str(c, bc->source_id);
 	copy_str(c, bc->b->source->boot_id);
 	copy_be(c, 8, 4);               /* bigint; validated to fit */
 	copy_be(c, bc->b->seq, 8);
-	coll_buf_free(&j);
 	it->rows++;
 }
 enum { FN_TYPE, FN_PATH, FN_INNER, FN_SHA, FN_LAYER, FN_ECO, FN_NAME,

@@ -101,7 +101,7 @@ static const char SQL_HWM_READ[] =
 /* Every runtime event, in COPY's binary format (see ingest.c:
  * copy_event). */
 static const char SQL_COPY_EVENTS[] =
-	"COPY events (ts, host_id, kind, exec_id, pid, detail, source_id, "
+	"COPY events (detail, ts, host_id, kind, exec_id, pid, source_id, "
 	"boot_id, seq) FROM STDIN (FORMAT binary)";
 
 /* A scanner reports a snapshot's host without kernel facts: keep those

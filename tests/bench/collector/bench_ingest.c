@@ -23,13 +23,17 @@
  * nothing raised for the benchmark.
  *
  *   bench_collector_ingest [--sources M] [--rate EV_PER_S|0] [--seconds T]
- *                          [--batch EVENTS] [--loads PCT] [--collector BIN]
+ *                          [--batch EVENTS] [--loads PCT] [--life BATCHES]
+ *                          [--collector BIN]
  *
  * --rate 0 sends as fast as the collector acks.  Environment:
  * PX_BENCH_COLLECTOR_CONFIG (a collector YAML file), PX_BENCH_DEBUG (debug
  * log), PX_BENCH_LOG (where the collector's log goes).  Each batch holds one short
  * process life: its exec, artifact loads (--loads percent of the events,
- * default 5, at least one), its exit, and network events for the rest.  One
+ * default 5, at least one), its exit, and network events for the rest.
+ * With --life K, the exit in a batch is that of the process started K - 1
+ * batches before, so that loads and exits land in different groups and
+ * every exit ends loads stored earlier (the cost a long-lived process has).  One
  * load in CORR_EVERY is the log4j jar the preloaded finding names, so it
  * correlates; the others are jars no finding knows, which still cost the
  * correlation lookups.
@@ -71,6 +75,7 @@ struct opts {
 	int seconds;
 	int batch;
 	double load_pct;
+	int life;                 /* batches a process lives: 1 = one batch */
 	const char *collector;
 };
 
@@ -106,9 +111,12 @@ struct tmpl {
 	Parallax__V1__ArtifactLoaded *load;
 	char (*load_path)[80];    /* one file per load: distinct keys */
 	Parallax__V1__ProcessExit exit;
+	Parallax__V1__ProcessRef exit_ref;      /* the process that exits */
 	Parallax__V1__NetworkEvent *net;
 	char *argv[2];
 	char exec_id[96];
+	char exit_exec_id[96];
+	int life;
 	uint8_t lo[4];
 	int n_loads;
 };
@@ -137,7 +145,8 @@ static void libs_init(void)
 	}
 }
 
-static void tmpl_init(struct tmpl *t, struct source *s, int n, double pct)
+static void tmpl_init(struct tmpl *t, struct source *s, int n, double pct,
+		      int life)
 {
 	memset(t, 0, sizeof(*t));
 	parallax__v1__batch__init(&t->b);
@@ -190,7 +199,10 @@ static void tmpl_init(struct tmpl *t, struct source *s, int n, double pct)
 		l->kind = PARALLAX__V1__LOAD_KIND__LOAD_KIND_MAPPED;
 	}
 	parallax__v1__process_exit__init(&t->exit);
-	t->exit.proc = &t->ref;
+	parallax__v1__process_ref__init(&t->exit_ref);
+	t->exit_ref.exec_id = t->exit_exec_id;
+	t->exit.proc = &t->exit_ref;
+	t->life = life;
 	memcpy(t->lo, (uint8_t[]){ 10, 0, 0, 1 }, 4);
 	for (int i = 0; i < n; i++) {
 		parallax__v1__event__init(&t->evs[i]);
@@ -220,15 +232,27 @@ static void tmpl_init(struct tmpl *t, struct source *s, int n, double pct)
 	t->b.n_events = (size_t)n;
 }
 
-/* A new process per batch: its exec, load and exit share one exec_id. */
+/* The process that batch <k> of <s> starts. */
+static void proc_ref(Parallax__V1__ProcessRef *r, char *exec_id,
+		     const struct source *s, uint64_t k)
+{
+	r->pid = (uint32_t)(100000 + k);
+	r->start_time_ns = k;
+	snprintf(exec_id, 96, "%s:%s:%" PRIu64 ":%" PRIu64, s->host, s->boot,
+		 100000 + k, k);
+}
+
+/* A new process per batch: its exec and loads; and the exit of the process
+ * started life - 1 batches before (with --life 1, the same one).  The
+ * first batches of a longer life end processes that never started. */
 static void tmpl_next(struct tmpl *t, struct source *s, uint64_t k)
 {
 	uint64_t now = px_now_ns();
+	uint64_t back = (uint64_t)t->life - 1;
 
-	t->ref.pid = (uint32_t)(100000 + k);
-	t->ref.start_time_ns = k;
-	snprintf(t->exec_id, sizeof(t->exec_id), "%s:%s:%" PRIu64 ":%" PRIu64,
-		 s->host, s->boot, 100000 + k, k);
+	proc_ref(&t->ref, t->exec_id, s, k);
+	proc_ref(&t->exit_ref, t->exit_exec_id, s,
+		 k >= back ? k - back : MAX_BATCHES + k);
 	for (size_t i = 0; i < t->b.n_events; i++)
 		t->evs[i].ts_ns = now;
 	t->b.sent_ns = 0;       /* px_client_send stamps it when 0 */
@@ -292,7 +316,7 @@ static void *source_main(void *arg)
 	uint64_t start = mono(), end = start + (uint64_t)o->seconds * 1000000000u;
 	struct tmpl t;
 
-	tmpl_init(&t, s, o->batch, o->load_pct);
+	tmpl_init(&t, s, o->batch, o->load_pct, o->life);
 	for (uint64_t k = 0; mono() < end && k + 1 < MAX_BATCHES; k++) {
 		uint64_t seq, at;
 		int ret;
@@ -504,6 +528,13 @@ static pid_t spawn_collector(const char *bin, const char *dsn,
 		 getenv("PX_BENCH_LOG") : "");
 	if (log[0] == '\0')
 		snprintf(log, sizeof(log), "%s/collector.log", dir);
+	/* A log left by an earlier run would show its "collector ready"
+	 * line, with its port, before this collector writes its own. */
+	if (unlink(log) < 0 && errno != ENOENT) {
+		fprintf(stderr, "bench: cannot remove %s: %s\n", log,
+			strerror(errno));
+		exit(1);
+	}
 	pid = fork();
 	if (pid == 0) {
 		FILE *f = freopen(log, "w", stderr);
@@ -591,6 +622,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "collector", required_argument, NULL, 'c' },
 		{ "loads", required_argument, NULL, 'l' },
+		{ "life", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -601,6 +633,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->seconds = 10;
 	o->batch = 500;
 	o->load_pct = 5;
+	o->life = 1;
 	o->collector = getenv("PX_COLLECTOR_BIN");
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -610,15 +643,16 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'b': o->batch = atoi(optarg); break;
 		case 'c': o->collector = optarg; break;
 		case 'l': o->load_pct = atof(optarg); break;
+		case 'L': o->life = atoi(optarg); break;
 		default:
-			printf("usage: bench_collector_ingest [--sources M] [--rate EV/S|0] [--seconds T] [--batch N] [--loads PCT] [--collector BIN]\n");
+			printf("usage: bench_collector_ingest [--sources M] [--rate EV/S|0] [--seconds T] [--batch N] [--loads PCT] [--life BATCHES] [--collector BIN]\n");
 			exit(c == 'h' ? 0 : 2);
 		}
 	}
 	if (o->sources < 1 || o->sources > MAX_SOURCES || o->batch < 3 ||
 	    o->seconds < 1 || o->collector == NULL || o->load_pct < 0 ||
-	    o->load_pct > 100) {
-		fprintf(stderr, "bench: bad options (sources 1..%d, batch >= 3, --collector or $PX_COLLECTOR_BIN)\n",
+	    o->load_pct > 100 || o->life < 1 || o->life > 1000000) {
+		fprintf(stderr, "bench: bad options (sources 1..%d, batch >= 3, life 1..1000000, --collector or $PX_COLLECTOR_BIN)\n",
 			MAX_SOURCES);
 		exit(2);
 	}
@@ -689,7 +723,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < o.sources; i++) {
 		struct tmpl t;
 
-		tmpl_init(&t, &src[i], o.batch, o.load_pct);
+		tmpl_init(&t, &src[i], o.batch, o.load_pct, o.life);
 		prepack(&src[i], &t, batches_needed(&o),
 			PREPACK_MAX_BYTES / (uint64_t)o.sources);
 		tmpl_free(&t);
@@ -720,8 +754,9 @@ int main(int argc, char **argv)
 	rows = db_long(db, "SELECT count(*) FROM events");
 	evs = rows / ((t1 - t0) / 1e9);
 	loads = loads_per_batch(o.batch, o.load_pct);
-	printf("sources=%d batch=%d rate=%s%.0f seconds=%d\n", o.sources,
-	       o.batch, o.rate > 0 ? "" : "max:", o.rate, o.seconds);
+	printf("sources=%d batch=%d rate=%s%.0f seconds=%d life=%d\n",
+	       o.sources, o.batch, o.rate > 0 ? "" : "max:", o.rate, o.seconds,
+	       o.life);
 	printf("loads_per_batch=%d correlating_per_batch=%d load_share=%.1f%% "
 	       "(1 load in %d matches a stored finding)\n", loads,
 	       (loads + CORR_EVERY - 1) / CORR_EVERY, 100.0 * loads / o.batch,
