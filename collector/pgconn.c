@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "log.h"
@@ -24,11 +23,6 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define COPY_CHUNK (64u << 10)
-/* What the kernel may hold of our output: a group's COPY (some MB) at
- * once, so that the server reads it without waiting for this thread,
- * which also serves gRPC, to come back and refill a 200 kB buffer.  The
- * kernel caps it at net.core.wmem_max. */
-#define SEND_BUFFER (4 << 20)
 
 enum pg_state {
 	PG_DOWN,        /* waiting for the reconnect timer */
@@ -189,20 +183,6 @@ static void notice_to_log(void *arg, const char *msg)
 	px_debug("pgconn", "server notice", "text=%s", px_q(msg));
 }
 
-/* Best effort: without it, COPY is slower, not wrong. */
-static void grow_send_buffer(struct coll_pg *pg)
-{
-	int want = SEND_BUFFER, got = 0;
-	socklen_t len = sizeof(got);
-	int fd = PQsocket(pg->conn);
-
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want,
-				 sizeof(want)) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len) < 0)
-		return;
-	px_debug("pgconn", "send buffer", "bytes=%d", got);
-}
-
 static void connect_step(struct coll_pg *pg)
 {
 	switch (PQconnectPoll(pg->conn)) {
@@ -226,7 +206,6 @@ static void connect_step(struct coll_pg *pg)
 		return;
 	}
 	PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
-	grow_send_buffer(pg);
 	pg->state = PG_READY;
 	pg->backoff_ms = BACKOFF_MIN_MS;
 	pg->generation++;
