@@ -175,7 +175,6 @@ enum run_phase {
 	RUN_STMT,
 	RUN_ADV,
 	RUN_HWM,
-	RUN_COPY,
 	RUN_COMMIT,
 	RUN_ROLLBACK,
 };
@@ -1515,7 +1514,7 @@ static void events_copy(struct runner *r, PGresult *res)
 	g->iov[n].iov_base = (void *)COPY_TRAILER;
 	g->iov[n].iov_len = sizeof(COPY_TRAILER);
 	n++;
-	r->phase = RUN_COPY;
+	r->phase = RUN_COMMIT;  /* SQL_COPY_EVENTS ends with COMMIT */
 	if (coll_pg_copy(r->pg, SQL_COPY_EVENTS, g->iov, n, on_result, r) < 0)
 		r->phase = RUN_IDLE;
 }
@@ -1539,6 +1538,9 @@ static void events_done(struct runner *r)
 	px_debug("ingest", "group events committed", "batches=%zu rows=%zu ms=%.1f",
 		 g->n, g->rows, s->stats.commit_ns_last / 1e6);
 	s->stats.commit_ns_total += s->stats.commit_ns_last;
+	/* The next group first: the server would otherwise wait for every
+	 * ack below to be handed to gRPC. */
+	kick(s);
 	for (size_t i = 0; i < g->n; i++) {
 		struct item *it = g->items[i];
 
@@ -1791,9 +1793,6 @@ static void on_result(void *arg, PGresult *res)
 		} else {
 			events_copy(r, res);
 		}
-		break;
-	case RUN_COPY:
-		send_sql(r, RUN_COMMIT, "COMMIT", 0, NULL);
 		break;
 	case RUN_COMMIT:
 		if (is_state)

@@ -99,10 +99,14 @@ static const char SQL_HWM_READ[] =
 	"AND s.boot_id = k.boot_id";
 
 /* Every runtime event, in COPY's binary format (see ingest.c:
- * copy_event). */
+ * copy_event), and the COMMIT of the events transaction in the same query
+ * string: the server commits as soon as the data ends, without a round
+ * trip through the collector's loop.  An error in the COPY skips the rest
+ * of the string, so the COMMIT runs only after a COPY that succeeded, and
+ * the result the sink sees is the COPY's error or the COMMIT's outcome. */
 static const char SQL_COPY_EVENTS[] =
 	"COPY events (detail, ts, host_id, kind, exec_id, pid, source_id, "
-	"boot_id, seq) FROM STDIN (FORMAT binary)";
+	"boot_id, seq) FROM STDIN (FORMAT binary); COMMIT";
 
 /* A scanner reports a snapshot's host without kernel facts: keep those
  * an agent reported. */

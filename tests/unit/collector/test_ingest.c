@@ -395,6 +395,41 @@ START_TEST(event_columns_arrive_exactly)
 }
 END_TEST
 
+/* The events COPY and its COMMIT go in one query string: rows the server
+ * refuses in the COPY skip the COMMIT, the group is split, and only the
+ * batch with the refused rows is rejected; the others commit, and the
+ * refused batch leaves no event row. */
+START_TEST(a_refused_event_row_rejects_only_its_batch)
+{
+	static struct ack_slot slot[3];
+	struct tbatch *t[3];
+	char detail[512];
+
+	pgtmp_exec(H.db, "CREATE FUNCTION t_refuse_ev() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.host_id = 'node-bad' THEN RAISE EXCEPTION 'event refused by the test' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$");
+	pgtmp_exec(H.db, "CREATE TRIGGER t_refuse_ev BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION t_refuse_ev()");
+	for (int i = 0; i < 3; i++) {
+		const char *host = i == 1 ? "node-bad" : i == 0 ? "node-0" : "node-2";
+
+		t[i] = tb_new(host, host, "boot", 1, false);
+		tb_net(t[i], 7, "x:b:7:1");
+		tb_net(t[i], 7, "x:b:7:1");
+		h_submit(tb_batch(t[i]), &slot[i]);
+	}
+	h_wait_acks(3);
+	ck_assert_int_eq(slot[0].status, ACK_COMMITTED);
+	ck_assert_int_eq(slot[1].status, ACK_REJECTED);
+	ck_assert_int_eq(slot[2].status, ACK_COMMITTED);
+	snprintf(detail, sizeof(detail), "%s", slot[1].detail);
+	ck_assert_msg(strstr(detail, "event refused by the test") != NULL, "detail: %s", detail);
+	for (int i = 0; i < 3; i++)
+		tb_free(t[i]);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events"), 4);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE host_id = 'node-bad'"), 0);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM sources WHERE host_id = 'node-bad'"), 0);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM sources"), 2);
+}
+END_TEST
+
 static Suite *ingest_suite(void)
 {
 	Suite *s = suite_create("collector-ingest");
@@ -416,6 +451,7 @@ static Suite *ingest_suite(void)
 	tcase_add_test(tc, a_string_that_is_not_utf8_is_named_by_its_field);
 	tcase_add_test(tc, one_group_of_many_hosts_keeps_each_host_apart);
 	tcase_add_test(tc, event_columns_arrive_exactly);
+	tcase_add_test(tc, a_refused_event_row_rejects_only_its_batch);
 	tcase_add_test(tc, a_finding_and_an_exit_in_one_group_leave_an_ended_correlation);
 	tcase_add_test(tc, a_refused_batch_in_a_merged_group_spares_the_others);
 	suite_add_tcase(s, tc);
