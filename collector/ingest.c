@@ -149,6 +149,8 @@ struct item {
 	struct coll_buf copy;   /* the batch's events as COPY text rows */
 	size_t rows;
 	bool skip_state;        /* a duplicate, as far as the state stage knows */
+	bool host_first;        /* sends the group's host facts (merge_group) */
+	size_t pos;             /* index in its group */
 	bool dup;
 	bool oom;
 };
@@ -166,6 +168,7 @@ struct group {
 	size_t rows;
 	struct iovec *iov;      /* COPY chunks while E runs */
 	struct stmt merged[N_STEPS];    /* see merge_group */
+	struct item **by_key;   /* the items in key order (group_by_key) */
 };
 
 enum run_phase {
@@ -985,6 +988,7 @@ static void group_free(struct group *g, bool with_items)
 	if (g == NULL)
 		return;
 	merged_free(g);
+	free(g->by_key);
 	if (with_items)
 		for (size_t i = 0; i < g->n; i++)
 			item_free(g->items[i]);
@@ -1042,6 +1046,7 @@ static void cut_group(struct coll_sink *s)
 		return;     /* still pending: the flush timer tries again */
 	}
 	for (it = s->p_head; it != NULL; it = it->next) {
+		it->pos = i;
 		g->items[i++] = it;
 		g->rows += it->rows;
 	}
@@ -1079,6 +1084,7 @@ static const char *const prepared_sql[] = {
 #define N_PREPARED (sizeof(prepared_sql) / sizeof(prepared_sql[0]))
 
 static void on_result(void *arg, PGresult *res);
+static void fail_oom(struct runner *r);
 
 static const char *const prepared_names[] = {
 	"px_ingest_0", "px_ingest_1", "px_ingest_2", "px_ingest_3",
@@ -1228,14 +1234,6 @@ static void prepared(struct runner *r, PGresult *res)
 	prepare_next(r);
 }
 
-/* The group's first item of <host_id> is at <idx>? */
-static bool first_of_host(const struct group *g, size_t idx)
-{
-	for (size_t i = 0; i < idx; i++)
-		if (strcmp(g->items[i]->host_id, g->items[idx]->host_id) == 0)
-			return false;
-	return true;
-}
 
 /*
  * Builds the statements of the merged steps for the batches of <g> that
@@ -1245,6 +1243,22 @@ static bool first_of_host(const struct group *g, size_t idx)
  */
 static int merge_group(struct group *g)
 {
+	/* Host facts: once per host, from its first batch not skipped. */
+	for (size_t a = 0, b; a < g->n; a = b) {
+		struct item *first = NULL;
+
+		for (b = a; b < g->n && strcmp(g->by_key[b]->host_id,
+					       g->by_key[a]->host_id) == 0; b++) {
+			struct item *it = g->by_key[b];
+
+			it->host_first = false;
+			if (!it->skip_state &&
+			    (first == NULL || it->pos < first->pos))
+				first = it;
+		}
+		if (first != NULL)
+			first->host_first = true;
+	}
 	merged_free(g);
 	for (int k = 0; k < N_STEPS; k++) {
 		struct coll_arr col[MAX_PARAMS] = { 0 };
@@ -1321,8 +1335,7 @@ static void state_next(struct runner *r)
 				struct stmt *st = &it->stmts[r->stmt_idx++];
 
 				if (st->step != r->step ||
-				    (st->role == ROLE_HOST &&
-				     !first_of_host(g, r->item_idx)))
+				    (st->role == ROLE_HOST && !it->host_first))
 					continue;
 				stmt_set(r, &ps[n++], st->sql, st->n,
 					 st->params);
@@ -1391,41 +1404,83 @@ static void state_adv(struct runner *r, PGresult *res)
 		free(m[k]);
 }
 
-static bool same_key(const struct item *a, const struct item *b)
+/* Orders (host, source, boot) mark keys. */
+static int key_cmp(const char *h1, const char *s1, const char *b1,
+		   const char *h2, const char *s2, const char *b2)
 {
-	return strcmp(a->host_id, b->host_id) == 0 &&
-	       strcmp(a->source_id, b->source_id) == 0 &&
-	       strcmp(a->boot_id, b->boot_id) == 0;
+	int c = strcmp(h1, h2);
+
+	if (c == 0)
+		c = strcmp(s1, s2);
+	return c != 0 ? c : strcmp(b1, b2);
+}
+
+static int item_key_cmp(const void *a, const void *b)
+{
+	const struct item *x = *(struct item *const *)a;
+	const struct item *y = *(struct item *const *)b;
+	int c = key_cmp(x->host_id, x->source_id, x->boot_id, y->host_id,
+			y->source_id, y->boot_id);
+
+	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/*
+ * Sorts the group's items by mark key, each key's batches in group order,
+ * once per group: the marks, the duplicates and the host facts are then
+ * decided key by key in one pass, where comparing every batch with every
+ * other cost a group of a thousand small batches a million string
+ * comparisons, three times.  -ENOMEM when out of memory.
+ */
+static int group_by_key(struct group *g)
+{
+	if (g->by_key != NULL)
+		return 0;
+	g->by_key = malloc(g->n * sizeof(*g->by_key));
+	if (g->by_key == NULL)
+		return -ENOMEM;
+	memcpy(g->by_key, g->items, g->n * sizeof(*g->by_key));
+	qsort(g->by_key, g->n, sizeof(*g->by_key), item_key_cmp);
+	return 0;
+}
+
+/* The end of the run of <g>->by_key that starts at <a>: the batches of
+ * one key. */
+static size_t key_run(const struct group *g, size_t a)
+{
+	const struct item *k = g->by_key[a];
+	size_t b = a + 1;
+
+	while (b < g->n && key_cmp(g->by_key[b]->host_id,
+				   g->by_key[b]->source_id,
+				   g->by_key[b]->boot_id, k->host_id,
+				   k->source_id, k->boot_id) == 0)
+		b++;
+	return b;
 }
 
 /*
  * Sends <sql> with the group's distinct (host, source, boot) keys as
- * arrays: $1..$3, and with <ncols> 7 also $4 the highest seq of the key in
- * the group, $5 kind, $6 version, $7 peer.
+ * arrays, in key order: $1..$3, and with <ncols> 7 also $4 the highest seq
+ * of the key in the group, $5 kind, $6 version, $7 peer (of the key's
+ * first batch).
  */
 static void send_keys(struct runner *r, enum run_phase phase, const char *sql,
 		      int ncols)
 {
 	struct group *g = r->g;
 	struct coll_arr col[7] = { 0 };
-	char *params[7];
-	bool ok = true;
+	char *params[7] = { NULL };
+	bool ok = group_by_key(g) == 0;
 
-	for (size_t i = 0; i < g->n; i++) {
-		struct item *it = g->items[i];
+	for (size_t a = 0, b; ok && a < g->n; a = b) {
+		struct item *it = g->by_key[a];
 		uint64_t max = it->seq;
-		bool seen = false;
 
-		for (size_t k = 0; k < g->n && !seen; k++) {
-			if (k == i || !same_key(g->items[k], it))
-				continue;
-			if (k < i)
-				seen = true;    /* listed with the first one */
-			else if (g->items[k]->seq > max)
-				max = g->items[k]->seq;
-		}
-		if (seen)
-			continue;
+		b = key_run(g, a);
+		for (size_t k = a + 1; k < b; k++)
+			if (g->by_key[k]->seq > max)
+				max = g->by_key[k]->seq;
 		coll_arr_str(&col[0], it->host_id);
 		coll_arr_str(&col[1], it->source_id);
 		coll_arr_str(&col[2], it->boot_id);
@@ -1455,36 +1510,72 @@ static void send_keys(struct runner *r, enum run_phase phase, const char *sql,
 		free(params[c]);
 }
 
+/* One row of a marks result. */
+struct mark_row {
+	const char *host, *source, *boot;
+	uint64_t mark;
+};
+
+static int mark_row_cmp(const void *a, const void *b)
+{
+	const struct mark_row *x = a, *y = b;
+
+	return key_cmp(x->host, x->source, x->boot, y->host, y->source,
+		       y->boot);
+}
+
 /*
  * Decides which batches of the group are duplicates, from <res> (rows of
- * host_id, source_id, boot_id, mark) and from the batches before them in
- * the group; sets it->dup (events stage) or it->skip_state.
+ * host_id, source_id, boot_id, mark: one per key of the group) and from
+ * the batches before them in the group; sets it->dup (events stage) or
+ * it->skip_state.  Both lists are walked in key order: a key's mark is the
+ * committed one, raised by each batch of the group that is not a
+ * duplicate.  -ENOMEM when out of memory (nothing is decided).
  */
-static void mark_dups(struct group *g, PGresult *res, bool events)
+static int mark_dups(struct group *g, PGresult *res, bool events)
 {
-	for (size_t i = 0; i < g->n; i++) {
-		struct item *it = g->items[i];
-		uint64_t mark = 0;
+	int nrows = PQntuples(res);
+	struct mark_row *rows = malloc(((size_t)nrows + 1) * sizeof(*rows));
+	int row = 0;
 
-		for (int row = 0; row < PQntuples(res); row++)
-			if (strcmp(PQgetvalue(res, row, 0), it->host_id) == 0 &&
-			    strcmp(PQgetvalue(res, row, 1), it->source_id) == 0 &&
-			    strcmp(PQgetvalue(res, row, 2), it->boot_id) == 0)
-				mark = strtoull(PQgetvalue(res, row, 3), NULL,
-						10);
-		/* Earlier batches of the group raise the mark too. */
-		for (size_t k = 0; k < i; k++) {
-			struct item *o = g->items[k];
-			bool o_dup = events ? o->dup : o->skip_state;
-
-			if (!o_dup && o->seq > mark && same_key(o, it))
-				mark = o->seq;
-		}
-		if (events)
-			it->dup = it->seq <= mark;
-		else
-			it->skip_state = it->seq <= mark;
+	if (rows == NULL || group_by_key(g) < 0) {
+		free(rows);
+		return -ENOMEM;
 	}
+	for (int i = 0; i < nrows; i++) {
+		rows[i].host = PQgetvalue(res, i, 0);
+		rows[i].source = PQgetvalue(res, i, 1);
+		rows[i].boot = PQgetvalue(res, i, 2);
+		rows[i].mark = strtoull(PQgetvalue(res, i, 3), NULL, 10);
+	}
+	qsort(rows, (size_t)nrows, sizeof(*rows), mark_row_cmp);
+	for (size_t a = 0, b; a < g->n; a = b) {
+		const struct item *k = g->by_key[a];
+		uint64_t mark = 0;
+		int c = 1;
+
+		b = key_run(g, a);
+		while (row < nrows &&
+		       (c = key_cmp(rows[row].host, rows[row].source,
+				    rows[row].boot, k->host_id, k->source_id,
+				    k->boot_id)) < 0)
+			row++;
+		if (row < nrows && c == 0)
+			mark = rows[row].mark;
+		for (size_t i = a; i < b; i++) {
+			struct item *it = g->by_key[i];
+			bool dup = it->seq <= mark;
+
+			if (!dup)
+				mark = it->seq;
+			if (events)
+				it->dup = dup;
+			else
+				it->skip_state = dup;
+		}
+	}
+	free(rows);
+	return 0;
 }
 
 /* Sends the COPY of every batch that is not a duplicate (or COMMIT when
@@ -1494,7 +1585,10 @@ static void events_copy(struct runner *r, PGresult *res)
 	struct group *g = r->g;
 	size_t n = 0;
 
-	mark_dups(g, res, true);
+	if (mark_dups(g, res, true) < 0) {
+		fail_oom(r);
+		return;
+	}
 	g->iov[n].iov_base = (void *)COPY_HEADER;
 	g->iov[n].iov_len = sizeof(COPY_HEADER);
 	n++;
@@ -1698,6 +1792,18 @@ static void fail(struct runner *r, PGresult *res)
 	send_sql(r, RUN_ROLLBACK, "ROLLBACK", 0, NULL);
 }
 
+/* Out of memory inside the group's transaction: nothing of it may
+ * commit, so roll back and run the group again after the backoff. */
+static void fail_oom(struct runner *r)
+{
+	r->sink->stats.retries++;
+	r->after = AFTER_RETRY;
+	px_error("ingest", "out of memory in a group, will retry",
+		 "stage=%s batches=%zu retry_ms=%u", r->name, r->g->n,
+		 r->backoff_ms);
+	send_sql(r, RUN_ROLLBACK, "ROLLBACK", 0, NULL);
+}
+
 static void after_rollback(struct runner *r)
 {
 	switch (r->after) {
@@ -1782,12 +1888,12 @@ static void on_result(void *arg, PGresult *res)
 		break;
 	case RUN_HWM:
 		if (is_state) {
-			mark_dups(r->g, res, false);
 			r->step = 0;
 			r->item_idx = 0;
 			r->stmt_idx = 0;
-			if (merge_group(r->g) < 0)
-				r->phase = RUN_IDLE; /* the kick retries */
+			if (mark_dups(r->g, res, false) < 0 ||
+			    merge_group(r->g) < 0)
+				fail_oom(r);
 			else
 				state_next(r);
 		} else {

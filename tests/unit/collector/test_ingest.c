@@ -430,6 +430,48 @@ START_TEST(a_refused_event_row_rejects_only_its_batch)
 }
 END_TEST
 
+/* Duplicates decided inside one group, key by key: a source's replays of
+ * seqs the group already holds are duplicates wherever they sit, other
+ * sources and boots are not affected by them. */
+START_TEST(replays_inside_one_group_are_duplicates_of_their_own_key_only)
+{
+	static const struct { const char *host, *source, *boot; uint64_t seq;
+			      Parallax__V1__AckStatus want; } b[] = {
+		{ "node-1", "agent-a", "boot-1", 1, ACK_COMMITTED },
+		{ "node-2", "agent-b", "boot-1", 1, ACK_COMMITTED },
+		{ "node-1", "agent-a", "boot-1", 2, ACK_COMMITTED },
+		{ "node-1", "agent-a", "boot-1", 1, ACK_DUPLICATE },
+		{ "node-1", "agent-a", "boot-2", 1, ACK_COMMITTED },
+		{ "node-1", "agent-a", "boot-1", 3, ACK_COMMITTED },
+		{ "node-1", "agent-a", "boot-1", 2, ACK_DUPLICATE },
+		{ "node-2", "agent-b", "boot-1", 1, ACK_DUPLICATE },
+	};
+	enum { N = sizeof(b) / sizeof(b[0]) };
+	static struct ack_slot slot[N];
+	struct coll_sink_stats st;
+	struct tbatch *t[N];
+
+	for (size_t i = 0; i < N; i++) {
+		t[i] = tb_new(b[i].host, b[i].source, b[i].boot, b[i].seq, false);
+		tb_net(t[i], 7, "x:b:7:1");
+		h_submit(tb_batch(t[i]), &slot[i]);
+	}
+	h_wait_acks(N);
+	coll_sink_get_stats(H.sink, &st);
+	ck_assert_uint_eq(st.groups, 1);
+	for (size_t i = 0; i < N; i++) {
+		ck_assert_msg(slot[i].status == b[i].want, "batch %zu: status %d", i,
+			      slot[i].status);
+		tb_free(t[i]);
+	}
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events"), 5);
+	ck_assert_int_eq(h_num("SELECT seq FROM sources WHERE source_id = 'agent-a' AND boot_id = 'boot-1'"), 3);
+	ck_assert_int_eq(h_num("SELECT seq FROM sources WHERE source_id = 'agent-a' AND boot_id = 'boot-2'"), 1);
+	ck_assert_int_eq(h_num("SELECT seq FROM sources WHERE source_id = 'agent-b'"), 1);
+	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE source_id = 'agent-a' AND boot_id = 'boot-1'"), 3);
+}
+END_TEST
+
 static Suite *ingest_suite(void)
 {
 	Suite *s = suite_create("collector-ingest");
@@ -451,6 +493,7 @@ static Suite *ingest_suite(void)
 	tcase_add_test(tc, a_string_that_is_not_utf8_is_named_by_its_field);
 	tcase_add_test(tc, one_group_of_many_hosts_keeps_each_host_apart);
 	tcase_add_test(tc, event_columns_arrive_exactly);
+	tcase_add_test(tc, replays_inside_one_group_are_duplicates_of_their_own_key_only);
 	tcase_add_test(tc, a_refused_event_row_rejects_only_its_batch);
 	tcase_add_test(tc, a_finding_and_an_exit_in_one_group_leave_an_ended_correlation);
 	tcase_add_test(tc, a_refused_batch_in_a_merged_group_spares_the_others);
