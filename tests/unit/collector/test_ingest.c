@@ -244,6 +244,14 @@ START_TEST(a_string_that_is_not_utf8_is_named_by_its_field)
 }
 END_TEST
 
+/* Makes the server refuse (SQLSTATE 22023) any process whose exe is under
+ * /tmp/refused. */
+static void refuse_exe_in_tmp(void)
+{
+	pgtmp_exec(H.db, "CREATE FUNCTION t_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.exe LIKE '/tmp/refused%' THEN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$");
+	pgtmp_exec(H.db, "CREATE TRIGGER t_refuse BEFORE INSERT OR UPDATE ON processes FOR EACH ROW EXECUTE FUNCTION t_refuse()");
+}
+
 /* What the database itself refuses (here a data exception a trigger
  * raises, as validation now keeps the cases we know of away) rejects the
  * batch, and the next one commits. */
@@ -252,8 +260,7 @@ START_TEST(a_batch_the_database_refuses_is_rejected_and_the_next_commits)
 	struct tbatch *bad = agent(1);
 	char detail[512];
 
-	pgtmp_exec(H.db, "CREATE FUNCTION t_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.exe LIKE '/tmp/refused%' THEN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$");
-	pgtmp_exec(H.db, "CREATE TRIGGER t_refuse BEFORE INSERT OR UPDATE ON processes FOR EACH ROW EXECUTE FUNCTION t_refuse()");
+	refuse_exe_in_tmp();
 	tb_exec(bad, 7, "node-1:boot:7", "/tmp/refused", "x");
 	ck_assert_int_eq(h_ingest(bad, detail, sizeof(detail)), ACK_REJECTED);
 	ck_assert_msg(strstr(detail, "SQLSTATE 22") != NULL, "detail: %s", detail);
@@ -351,8 +358,7 @@ START_TEST(a_refused_batch_in_a_merged_group_spares_the_others)
 	static struct ack_slot slot[3];
 	struct tbatch *t[3];
 
-	pgtmp_exec(H.db, "CREATE FUNCTION t_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.exe LIKE '/tmp/refused%' THEN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$");
-	pgtmp_exec(H.db, "CREATE TRIGGER t_refuse BEFORE INSERT OR UPDATE ON processes FOR EACH ROW EXECUTE FUNCTION t_refuse()");
+	refuse_exe_in_tmp();
 	for (int i = 0; i < 3; i++) {
 		char host[16], exec_id[32];
 
