@@ -86,6 +86,22 @@ void h_wait_acks(int n)
 		uv_run(&H.loop, UV_RUN_ONCE);
 }
 
+uint64_t h_ingest_together(struct tbatch **t, size_t n, struct ack_slot *slot)
+{
+	struct coll_sink_stats st;
+	int base = H.acked;
+
+	for (size_t i = 0; i < n; i++)
+		h_submit(tb_batch(t[i]), &slot[i]);
+	h_wait_acks(base + (int)n);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(slot[i].count, 1);
+		tb_free(t[i]);
+	}
+	coll_sink_get_stats(H.sink, &st);
+	return st.groups;
+}
+
 Parallax__V1__AckStatus h_ingest(struct tbatch *t, char *detail, size_t len)
 {
 	struct ack_slot slot = { 0 };

@@ -8,6 +8,9 @@
 #ifndef PX_TEST_INGEST_HARNESS_H
 #define PX_TEST_INGEST_HARNESS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <libpq-fe.h>
 #include <uv.h>
 
@@ -43,6 +46,10 @@ void h_resink(size_t group_batches);
 void h_submit(Parallax__V1__Batch *b, struct ack_slot *slot);
 /* Runs the loop until <n> acks in total have arrived. */
 void h_wait_acks(int n);
+/* Submits the <n> batches of <t> at once, so that they share a group,
+ * waits for their acks (each exactly once) into <slot>, frees them, and
+ * returns the number of groups the sink has committed so far. */
+uint64_t h_ingest_together(struct tbatch **t, size_t n, struct ack_slot *slot);
 /* Submits, waits, and returns the status (the batch is freed). */
 Parallax__V1__AckStatus h_ingest(struct tbatch *t, char *detail, size_t len);
 /* SELECT returning one number. */

@@ -280,7 +280,6 @@ END_TEST
 START_TEST(one_group_of_many_hosts_keeps_each_host_apart)
 {
 	static struct ack_slot slot[4];
-	struct coll_sink_stats st;
 	struct tbatch *t[4];
 
 	t[0] = scanner("snapshot-host", 1);
@@ -297,15 +296,9 @@ START_TEST(one_group_of_many_hosts_keeps_each_host_apart)
 	tb_exec(t[3], 20, "node-b:exec:20:1", "/bin/cat", "x");
 	tb_load(t[3], 20, "node-b:exec:20:1", "/lib/libc.so.6", SHA_OTHER);
 	tb_net(t[3], 20, "node-b:exec:20:1");
+	ck_assert_uint_eq(h_ingest_together(t, 4, slot), 1);
 	for (int i = 0; i < 4; i++)
-		h_submit(tb_batch(t[i]), &slot[i]);
-	h_wait_acks(4);
-	for (int i = 0; i < 4; i++) {
 		ck_assert_int_eq(slot[i].status, ACK_COMMITTED);
-		tb_free(t[i]);
-	}
-	coll_sink_get_stats(H.sink, &st);
-	ck_assert_uint_eq(st.groups, 1);
 
 	ck_assert_int_eq(h_num("SELECT count(*) FROM processes WHERE exec_id = 'same:exec:10:1'"), 2);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM processes WHERE host_id = 'node-a' AND exited_at IS NULL AND cmdline = '/usr/bin/java -jar'"), 1);
@@ -328,22 +321,15 @@ END_TEST
 START_TEST(a_finding_and_an_exit_in_one_group_leave_an_ended_correlation)
 {
 	static struct ack_slot slot[2];
-	struct tbatch *s = scanner("snapshot-host", 1), *x = agent(2);
-	struct coll_sink_stats st;
+	struct tbatch *t[2] = { scanner("snapshot-host", 1), agent(2) };
 
 	ck_assert_int_eq(h_ingest(jvm_with_jar(1, SHA_LOG4J), NULL, 0), ACK_COMMITTED);
-	tb_finding(s, "/srv/a.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core", "2.14.1",
+	tb_finding(t[0], "/srv/a.jar", "", SHA_LOG4J, "org.apache.logging.log4j:log4j-core", "2.14.1",
 		   "CVE-2021-44228");
-	tb_exit(x, 4242, EXEC_A, 0);
-	h_submit(tb_batch(s), &slot[0]);
-	h_submit(tb_batch(x), &slot[1]);
-	h_wait_acks(3);
+	tb_exit(t[1], 4242, EXEC_A, 0);
+	ck_assert_uint_eq(h_ingest_together(t, 2, slot), 2);
 	ck_assert_int_eq(slot[0].status, ACK_COMMITTED);
 	ck_assert_int_eq(slot[1].status, ACK_COMMITTED);
-	tb_free(s);
-	tb_free(x);
-	coll_sink_get_stats(H.sink, &st);
-	ck_assert_uint_eq(st.groups, 2);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations WHERE host_id = 'node-1' AND cve = 'CVE-2021-44228' AND NOT loaded_now AND ended_at IS NOT NULL"), 1);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM correlations"), 1);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM v_loaded_now"), 0);
@@ -367,14 +353,11 @@ START_TEST(a_refused_batch_in_a_merged_group_spares_the_others)
 		t[i] = tb_new(host, host, "boot", 1, false);
 		tb_exec(t[i], 7, exec_id, i == 1 ? "/tmp/refused" : "/bin/true", "x");
 		tb_load(t[i], 7, exec_id, JAR, SHA_LOG4J);
-		h_submit(tb_batch(t[i]), &slot[i]);
 	}
-	h_wait_acks(3);
+	h_ingest_together(t, 3, slot);
 	ck_assert_int_eq(slot[0].status, ACK_COMMITTED);
 	ck_assert_int_eq(slot[1].status, ACK_REJECTED);
 	ck_assert_int_eq(slot[2].status, ACK_COMMITTED);
-	for (int i = 0; i < 3; i++)
-		tb_free(t[i]);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM processes WHERE host_id IN ('node-0', 'node-2')"), 2);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM artifacts_loaded"), 2);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE host_id = 'node-1'"), 0);
@@ -409,7 +392,6 @@ START_TEST(a_refused_event_row_rejects_only_its_batch)
 {
 	static struct ack_slot slot[3];
 	struct tbatch *t[3];
-	char detail[512];
 
 	pgtmp_exec(H.db, "CREATE FUNCTION t_refuse_ev() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.host_id = 'node-bad' THEN RAISE EXCEPTION 'event refused by the test' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$");
 	pgtmp_exec(H.db, "CREATE TRIGGER t_refuse_ev BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION t_refuse_ev()");
@@ -419,16 +401,13 @@ START_TEST(a_refused_event_row_rejects_only_its_batch)
 		t[i] = tb_new(host, host, "boot", 1, false);
 		tb_net(t[i], 7, "x:b:7:1");
 		tb_net(t[i], 7, "x:b:7:1");
-		h_submit(tb_batch(t[i]), &slot[i]);
 	}
-	h_wait_acks(3);
+	h_ingest_together(t, 3, slot);
 	ck_assert_int_eq(slot[0].status, ACK_COMMITTED);
 	ck_assert_int_eq(slot[1].status, ACK_REJECTED);
 	ck_assert_int_eq(slot[2].status, ACK_COMMITTED);
-	snprintf(detail, sizeof(detail), "%s", slot[1].detail);
-	ck_assert_msg(strstr(detail, "event refused by the test") != NULL, "detail: %s", detail);
-	for (int i = 0; i < 3; i++)
-		tb_free(t[i]);
+	ck_assert_msg(strstr(slot[1].detail, "event refused by the test") != NULL, "detail: %s",
+		      slot[1].detail);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM events"), 4);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM events WHERE host_id = 'node-bad'"), 0);
 	ck_assert_int_eq(h_num("SELECT count(*) FROM sources WHERE host_id = 'node-bad'"), 0);
@@ -454,22 +433,16 @@ START_TEST(replays_inside_one_group_are_duplicates_of_their_own_key_only)
 	};
 	enum { N = sizeof(b) / sizeof(b[0]) };
 	static struct ack_slot slot[N];
-	struct coll_sink_stats st;
 	struct tbatch *t[N];
 
 	for (size_t i = 0; i < N; i++) {
 		t[i] = tb_new(b[i].host, b[i].source, b[i].boot, b[i].seq, false);
 		tb_net(t[i], 7, "x:b:7:1");
-		h_submit(tb_batch(t[i]), &slot[i]);
 	}
-	h_wait_acks(N);
-	coll_sink_get_stats(H.sink, &st);
-	ck_assert_uint_eq(st.groups, 1);
-	for (size_t i = 0; i < N; i++) {
+	ck_assert_uint_eq(h_ingest_together(t, N, slot), 1);
+	for (size_t i = 0; i < N; i++)
 		ck_assert_msg(slot[i].status == b[i].want, "batch %zu: status %d", i,
 			      slot[i].status);
-		tb_free(t[i]);
-	}
 	ck_assert_int_eq(h_num("SELECT count(*) FROM events"), 5);
 	ck_assert_int_eq(h_num("SELECT seq FROM sources WHERE source_id = 'agent-a' AND boot_id = 'boot-1'"), 3);
 	ck_assert_int_eq(h_num("SELECT seq FROM sources WHERE source_id = 'agent-a' AND boot_id = 'boot-2'"), 1);
