@@ -177,8 +177,12 @@ void coll_arr_cat(struct coll_arr *a, const char *lit, size_t n)
 {
 	size_t len = strlen(lit);
 
-	if (n == 0 || len < 3 || lit[0] != '{' || lit[len - 1] != '}')
+	if (n == 0)
 		return;
+	if (len < 3 || lit[0] != '{' || lit[len - 1] != '}') {
+		a->b.oom = true;        /* not one of ours: fail, never misalign */
+		return;
+	}
 	coll_buf_puts(&a->b, a->n == 0 ? "{" : ",");
 	coll_buf_putn(&a->b, lit + 1, len - 2);
 	a->n += n;

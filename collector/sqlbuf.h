@@ -46,7 +46,8 @@ void coll_arr_bool(struct coll_arr *a, bool v);
 void coll_arr_strv(struct coll_arr *a, char *const *v, size_t n);
 /* Appends the <n> elements of the array literal <lit> ("{...}", as
  * coll_arr_take returns it), so that the literals of several batches make
- * one; an empty or malformed <lit> adds nothing. */
+ * one.  A <lit> that is not such a literal of at least one element makes
+ * the array fail like an allocation (coll_arr_take returns NULL). */
 void coll_arr_cat(struct coll_arr *a, const char *lit, size_t n);
 /* Appends <s> <n> times. */
 void coll_arr_repeat(struct coll_arr *a, const char *s, size_t n);
